@@ -1,0 +1,142 @@
+"""The Python API: ``upscale`` an image (PIL or numpy, returned in kind) or a file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..checkpoints.loading import load_model
+from ..models.model import Model
+from . import imageio
+from .engine import (DEFAULT_CHUNK_QUERIES, DEFAULT_TILE_LR, RenderOptions, render_alpha,
+                     render_color, resolve_device, resolve_precision)
+from .target import MAX_OUTPUT_PIXELS, resolve_target
+
+__all__ = ["upscale", "upscale_file"]
+
+log = logging.getLogger(__name__)
+
+ImageLike = Image.Image | np.ndarray
+
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, int(n)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def bleed_transparent(color: torch.Tensor, alpha: torch.Tensor, iterations: int = 16) -> torch.Tensor:
+    """Replace the (invisible, often black) colour of fully transparent pixels by that of their
+    visible neighbours, so it does not bleed into the upscaled edges. Visible pixels are unchanged.
+    """
+    visible = (alpha > 0).float()
+    if visible.all() or not visible.any():
+        return color
+    col, wt = color * visible, visible
+    for _ in range(iterations):
+        col = F.avg_pool2d(col[None], 3, 1, 1, count_include_pad=False)[0]
+        wt = F.avg_pool2d(wt[None], 3, 1, 1, count_include_pad=False)[0]
+    mean = (color * visible).sum((1, 2), keepdim=True) / visible.sum()
+    filled = torch.where(wt > 0, col / wt.clamp_min(1e-12), mean)
+    return torch.where(visible.bool(), color, filled)
+
+
+def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = None,
+            size: tuple[int, int] | None = None, width: int | None = None,
+            height: int | None = None, region: tuple[int, int, int, int] | None = None,
+            model: str | os.PathLike | Model | None = None, device: str = "auto",
+            precision: str = "auto", tile_lr: int = DEFAULT_TILE_LR,
+            chunk_queries: int = DEFAULT_CHUNK_QUERIES, threads: int | None = None,
+            max_output_pixels: int = MAX_OUTPUT_PIXELS,
+            progress: Callable[[int, int], None] | None = None) -> ImageLike:
+    """Restore and magnify ``image`` to any scale or exact size; returns the input's type.
+
+    Args:
+        image: a PIL image (modes L, LA, RGB, RGBA, P, CMYK, I;16, I, 1) or a numpy array
+            ``(h, w)``/``(h, w, 1|2|3|4)`` of uint8, uint16 or float in [0, 1].
+        scale: factor, or ``(sx, sy)``; output side = ``floor(n * s + 0.5)``.
+        size: exact output ``(width, height)``.
+        width, height: one (aspect kept) or both.
+        region: ``(x0, y0, w, h)``: render only this window of the virtual output.
+        model: name (``clearzoom models``), path, or a loaded :class:`Model`; default model if None.
+        device: ``auto`` (CUDA if present), ``cpu`` or ``cuda``.
+        precision: ``auto``, ``fp32`` (exact), ``bf16`` or ``fp16``.
+        tile_lr: tile size in input pixels (memory bound; the output does not depend on it).
+        chunk_queries: output pixels decoded per batch.
+        threads: CPU threads to use (torch's default when None).
+        max_output_pixels: refuse renders larger than this.
+        progress: called as ``progress(tiles_done, tiles_total)``.
+
+    Returns:
+        The magnified image: PIL in -> PIL out (same mode, except P -> RGB/RGBA and 1 -> L),
+        numpy in -> numpy out (same dtype and layout). 16-bit colour PIL input cannot exist, but a
+        16-bit colour PNG *file* (see :func:`upscale_file`) comes back as a uint16 array.
+
+    Example:
+        >>> out = upscale(Image.new("RGB", (32, 24)), scale=2.5)  # doctest: +SKIP
+        >>> out.size
+        (80, 60)
+    """
+    planes = imageio.to_planes(image)
+    target = resolve_target(planes.size_hw, scale=scale, size=size, width=width, height=height,
+                            region=region, max_output_pixels=max_output_pixels)
+    dev = resolve_device(device)
+    loaded = load_model(model, device=dev)
+    if next(loaded.net.parameters()).device != dev:
+        loaded = Model(loaded.name, loaded.spec, loaded.net.to(dev), loaded.normalization,
+                       loaded.description, loaded.provenance)
+    opts = RenderOptions(device=dev, precision=resolve_precision(precision, dev),
+                         tile_lr=int(tile_lr), chunk_queries=int(chunk_queries))
+    color = planes.color
+    if planes.alpha is not None:
+        color = bleed_transparent(color, planes.alpha)
+    wy0, wx0, wh, ww = target.window
+    buffer = imageio.new_buffer(planes, (wh, ww))
+    with _threads(threads):
+        for tile, rgb in render_color(loaded, color, target.out_hw, target.window, options=opts,
+                                      on_tile=progress):
+            y0, x0, th, tw = tile.out_window
+            alpha = None
+            if planes.alpha is not None:
+                alpha = render_alpha(planes.alpha, target.out_hw, tile.out_window)
+            imageio.store(buffer, planes, (y0 - wy0, x0 - wx0, th, tw), rgb, alpha)
+    return imageio.from_planes(buffer, planes)
+
+
+def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = False,
+                 jpeg_quality: int = 95, **kwargs) -> Path:
+    """Read ``src``, :func:`upscale` it (``kwargs``), write ``dst`` atomically with ICC and EXIF.
+
+    The output format follows ``dst``'s extension (png, jpg/jpeg, webp, tif/tiff, bmp).
+    ``src`` is never overwritten unless ``overwrite=True``.
+    """
+    src, dst = Path(src), Path(dst)
+    imageio.output_format(dst)  # fail on a bad extension before any work
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{dst}: exists (use --overwrite to replace it)")
+    if not dst.parent.is_dir():
+        raise FileNotFoundError(f"{dst.parent}: output folder does not exist")
+    if not os.access(dst.parent, os.W_OK):
+        raise PermissionError(f"{dst.parent}: output folder is not writable")
+    image, meta = imageio.read_image(src)
+    if isinstance(image, np.ndarray):  # 16-bit colour PNG: keep it as a uint16 array
+        out = upscale(image, **kwargs)
+    else:
+        out = upscale(image, **kwargs)
+    return imageio.write_image(out, dst, icc_profile=meta["icc_profile"], exif=meta["exif"],
+                               jpeg_quality=jpeg_quality, overwrite=overwrite)

@@ -1,0 +1,7 @@
+"""Models: EDSR/RDN encoders, the MLP decoder and LIIF, built from specs by an explicit registry."""
+
+from .configs import Normalization
+from .model import Model
+from .registry import make, register, registered_names
+
+__all__ = ["Model", "Normalization", "make", "register", "registered_names"]

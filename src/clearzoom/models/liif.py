@@ -1,0 +1,203 @@
+"""LIIF: Local Implicit Image Function (Chen, Liu, Wang, CVPR 2021, arXiv 2012.09161).
+
+An encoder turns the (normalised) low-resolution image into a grid of latent codes; an MLP decodes
+any continuous coordinate (see :mod:`clearzoom.coords`) into a colour from the nearest latent code(s).
+
+The three switches of the paper are kept: ``feat_unfold`` (each code is the 3x3 neighbourhood of
+codes, 9x the channels), ``local_ensemble`` (blend the predictions of the 4 nearest codes, each
+weighted by the area of the rectangle opposite to it), ``cell_decode`` (the MLP also sees the size of
+the output pixel).
+
+Decoding here is mathematically the official ``query_rgb`` but organised for speed and memory:
+the MLP's first layer is ``W1 @ [unfolded code, rel_coord, rel_cell] + b1``; the unfolded-code part
+depends only on the LR pixel, so it is computed once per LR pixel as a 3x3 convolution of the
+feature map (:meth:`LIIF.project`), and each query only gathers 4 rows of it and adds the small
+coordinate/cell part. The 3x3-unfolded feature map (576 channels for EDSR-baseline) is never built.
+
+Stateless: features are passed explicitly, nothing is kept on the module between calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..coords import nearest_index
+from . import registry
+from .registry import register
+
+__all__ = ["LIIF"]
+
+_EPS_SHIFT = 1e-6
+
+
+def _gather(grid: torch.Tensor, iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:
+    """Rows of ``grid`` (B, C, h, w) at integer positions ``iy, ix`` (B, Q) -> (B, Q, C)."""
+    b, c, h, w = grid.shape
+    flat = (iy * w + ix).unsqueeze(1).expand(b, c, iy.shape[1])
+    return torch.gather(grid.reshape(b, c, h * w), 2, flat).transpose(1, 2)
+
+
+@register("liif")
+class LIIF(nn.Module):
+    """LIIF over any registered encoder.
+
+    Args:
+        encoder_spec: spec of the encoder (``edsr-baseline``, ``edsr``, ``rdn``).
+        imnet_spec: spec of the decoder (``mlp``); its ``in_dim`` is derived.
+        local_ensemble, feat_unfold, cell_decode: the paper's switches (all on by default).
+        skip: ``None`` (the paper) or ``"bilinear"``: the MLP predicts a residual over a bilinear
+            upsampling of the input (as LTE does), which trains faster on small budgets.
+    """
+
+    def __init__(self, encoder_spec: dict[str, Any], imnet_spec: dict[str, Any] | None = None,
+                 local_ensemble: bool = True, feat_unfold: bool = True, cell_decode: bool = True,
+                 skip: str | None = None):
+        super().__init__()
+        if imnet_spec is None:
+            raise ValueError("LIIF needs an imnet_spec (the decoder MLP)")
+        if skip not in (None, "bilinear"):
+            raise ValueError(f"skip must be None or 'bilinear', got {skip!r}")
+        self.local_ensemble = local_ensemble
+        self.feat_unfold = feat_unfold
+        self.cell_decode = cell_decode
+        self.skip = skip
+        self.encoder = registry.make(encoder_spec)
+        feat_dim = self.encoder.out_dim * (9 if feat_unfold else 1)
+        in_dim = feat_dim + 2 + (2 if cell_decode else 0)
+        self.imnet = registry.make(imnet_spec, {"in_dim": in_dim})
+        self.feat_dim = feat_dim
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def feature_radius(self) -> int:
+        """LR pixels on each side that one projected code depends on (encoder + 3x3 unfold).
+
+        Projected codes computed on a crop of the input are exactly those of the whole image
+        wherever the crop extends this far (or to the image border, where both see zero padding).
+        """
+        return self.encoder.receptive_radius + (1 if self.feat_unfold else 0)
+
+    # ------------------------------------------------------------------ encode
+    def gen_feat(self, inp: torch.Tensor) -> torch.Tensor:
+        """Latent grid of a normalised input. Shape ``(B, 3, h, w) -> (B, C, h, w)``."""
+        return self.encoder(inp)
+
+    def project(self, feat: torch.Tensor) -> torch.Tensor:
+        """Apply the latent-code part of the MLP's first layer once per LR pixel.
+
+        Equals ``W1[:, :feat_dim] @ unfold(feat)`` (plus nothing else: bias and coordinate parts are
+        added per query). Shape ``(B, C, h, w) -> (B, hidden, h, w)``.
+        """
+        first: nn.Linear = self.imnet.layers[0]
+        w = first.weight[:, : self.feat_dim]
+        c = feat.shape[1]
+        if self.feat_unfold:
+            # F.unfold orders channels as c * 9 + (ky * 3 + kx): a 3x3 convolution, padding 1.
+            return F.conv2d(feat, w.reshape(w.shape[0], c, 3, 3), padding=1)
+        return F.conv2d(feat, w.reshape(w.shape[0], c, 1, 1))
+
+    # ------------------------------------------------------------------ decode
+    def query_rgb(self, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
+                  *, inp: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode colours at ``coord`` from a whole latent grid (the official ``query_rgb``).
+
+        Args:
+            feat: latent grid ``(B, C, h, w)`` from :meth:`gen_feat`.
+            coord: ``(B, Q, 2)`` query coordinates, (y, x) in [-1, 1].
+            cell: ``(B, Q, 2)`` output pixel size (2/H, 2/W); required when ``cell_decode``.
+            inp: the normalised input (needed when ``skip='bilinear'``).
+
+        Shape: returns ``(B, Q, 3)``, in the model's normalised output space.
+        """
+        return self.decode(self.project(feat), coord, cell, inp=inp)
+
+    def decode(self, proj: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
+               *, inp: torch.Tensor | None = None, grid_hw: tuple[int, int] | None = None,
+               offset: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """Decode colours at ``coord`` from projected codes (:meth:`project`), possibly a window.
+
+        Args:
+            proj: ``self.project(feat)``, ``(B, hidden, h, w)``; may be a window of the whole grid.
+            coord, cell: as in :meth:`query_rgb`; coordinates of the *whole* image.
+            inp: the normalised input aligned with ``proj`` (same window), for ``skip='bilinear'``.
+            grid_hw: ``(H, W)`` of the whole latent grid; ``proj``'s own size when ``None``.
+            offset: ``(y, x)`` of ``proj[..., 0, 0]`` inside the whole grid.
+
+        Shape: returns ``(B, Q, 3)``.
+        """
+        hf, wf = grid_hw if grid_hw is not None else proj.shape[-2:]
+        oy, ox = offset
+        first: nn.Linear = self.imnet.layers[0]
+        w_coord = first.weight[:, self.feat_dim : self.feat_dim + 2]
+        w_cell = first.weight[:, self.feat_dim + 2 :]
+        base = first.bias
+        if self.cell_decode:
+            if cell is None:
+                raise ValueError("this LIIF decodes cells: pass `cell`")
+            rel_cell = cell * cell.new_tensor([hf, wf])
+            base = base + rel_cell @ w_cell.t()  # (B, Q, hidden)
+
+        shifts = [-1, 1] if self.local_ensemble else [0]
+        eps = _EPS_SHIFT if self.local_ensemble else 0.0
+        ry, rx = 1.0 / hf, 1.0 / wf
+        size = coord.new_tensor([hf, wf])
+        hidden, rels = [], []
+        for vy in shifts:
+            for vx in shifts:
+                c_ = coord + coord.new_tensor([vy * ry + eps, vx * rx + eps])
+                c_ = c_.clamp(-1 + 1e-6, 1 - 1e-6)
+                iy = nearest_index(c_[..., 0], hf)
+                ix = nearest_index(c_[..., 1], wf)
+                q_coord = torch.stack(
+                    [-1 + (2 * iy + 1) / hf, -1 + (2 * ix + 1) / wf], dim=-1
+                ).to(coord.dtype)
+                rel = (coord - q_coord) * size
+                h = _gather(proj, iy - oy, ix - ox) + rel @ w_coord.t() + base
+                hidden.append(h)
+                rels.append(rel)
+        x = torch.relu(torch.stack(hidden))  # (E, B, Q, hidden)
+        preds = self.imnet.layers[2:](x)  # (E, B, Q, 3)
+        if self.local_ensemble:
+            areas = torch.stack([(r[..., 0] * r[..., 1]).abs() + 1e-9 for r in rels])
+            # each prediction is weighted by the area of the rectangle opposite to it
+            areas = areas.flip(0)
+            ret = (preds * (areas / areas.sum(0)).unsqueeze(-1)).sum(0)
+        else:
+            ret = preds[0]
+        if self.skip == "bilinear":
+            if inp is None:
+                raise ValueError("this LIIF predicts a residual over the input: pass `inp`")
+            ret = ret + bilinear_sample(inp, coord, grid_hw=(hf, wf), offset=offset)
+        return ret
+
+    def forward(self, inp: torch.Tensor, coord: torch.Tensor,
+                cell: torch.Tensor | None = None) -> torch.Tensor:
+        """Encode ``inp`` (B, 3, h, w) and decode ``coord`` (B, Q, 2) -> (B, Q, 3)."""
+        feat = self.gen_feat(inp)
+        return self.query_rgb(feat, coord, cell, inp=inp)
+
+
+def bilinear_sample(img: torch.Tensor, coord: torch.Tensor, *, grid_hw: tuple[int, int],
+                    offset: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """Bilinear interpolation of ``img`` at ``coord``, border-replicated.
+
+    Same values as ``F.grid_sample(img, coord.flip(-1), mode='bilinear', padding_mode='border',
+    align_corners=False)``, but ``img`` may be a window (``offset``) of a ``grid_hw`` image.
+    Shape: ``img (B, C, h, w)``, ``coord (B, Q, 2)`` -> ``(B, Q, C)``.
+    """
+    hf, wf = grid_hw
+    py = (((coord[..., 0] + 1) * hf - 1) / 2).clamp(0, hf - 1)
+    px = (((coord[..., 1] + 1) * wf - 1) / 2).clamp(0, wf - 1)
+    y0, x0 = py.floor(), px.floor()
+    ty, tx = (py - y0).unsqueeze(-1), (px - x0).unsqueeze(-1)
+    y0l, x0l = y0.long(), x0.long()
+    y1l, x1l = (y0l + 1).clamp(max=hf - 1), (x0l + 1).clamp(max=wf - 1)
+    oy, ox = offset
+    g = lambda yy, xx: _gather(img, yy - oy, xx - ox)  # noqa: E731
+    top = g(y0l, x0l) * (1 - tx) + g(y0l, x1l) * tx
+    bottom = g(y1l, x0l) * (1 - tx) + g(y1l, x1l) * tx
+    return top * (1 - ty) + bottom * ty

@@ -1,0 +1,35 @@
+"""The models that ship inside the package (explicit list; weights in ``clearzoom/weights``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["DEFAULT_MODEL", "PRETRAINED", "Pretrained"]
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    name: str
+    filename: str
+    description: str
+
+    @property
+    def path(self) -> Path:
+        return Path(str(resources.files("clearzoom") / "weights" / self.filename))
+
+
+PRETRAINED: dict[str, Pretrained] = {
+    p.name: p
+    for p in [
+        Pretrained(
+            "clearzoom-small",
+            "clearzoom-small.safetensors",
+            "small LIIF (EDSR 32x8 + MLP 128x4, bilinear skip, 0.25 M params), trained ~1 CPU-hour "
+            "on clean and JPEG inputs; fast on CPU",
+        ),
+    ]
+}
+
+DEFAULT_MODEL = "clearzoom-small"
