@@ -133,10 +133,7 @@ def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: b
         raise FileNotFoundError(f"{dst.parent}: output folder does not exist")
     if not os.access(dst.parent, os.W_OK):
         raise PermissionError(f"{dst.parent}: output folder is not writable")
-    image, meta = imageio.read_image(src)
-    if isinstance(image, np.ndarray):  # 16-bit colour PNG: keep it as a uint16 array
-        out = upscale(image, **kwargs)
-    else:
-        out = upscale(image, **kwargs)
+    image, meta = imageio.read_image(src)  # 16-bit colour PNGs come as uint16 arrays
+    out = upscale(image, **kwargs)
     return imageio.write_image(out, dst, icc_profile=meta["icc_profile"], exif=meta["exif"],
                                jpeg_quality=jpeg_quality, overwrite=overwrite)

@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "render_
 log = logging.getLogger(__name__)
 
 DEFAULT_TILE_LR = 192
-DEFAULT_CHUNK_QUERIES = 32768
+DEFAULT_CHUNK_QUERIES = 2048  # measured: small chunks stay in cache (benchmarks/)
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
@@ -123,15 +123,15 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
             proj = net.project(net.gen_feat(inp))
             cy, cx = ty.core_start - ty.crop_start, tx.core_start - tx.crop_start
             ch, cw = ty.core_stop - ty.core_start, tx.core_stop - tx.core_start
-            proj = proj[:, :, cy:cy + ch, cx:cx + cw].float()
+            proj = proj[:, cy:cy + ch, cx:cx + cw].float().contiguous()
             inp = inp[:, :, cy:cy + ch, cx:cx + cw]
             y0, x0, th, tw = tile.out_window
             coord = make_coord(out_hw, window=(y0, x0, th, tw), device=dev)
-            cell = make_cell(out_hw, 1, device=dev)
+            cell = make_cell(out_hw, 1, device=dev).view(1, 1, 2)  # the same for every query
             out = torch.empty(th * tw, 3, dtype=torch.float32, device=dev)
             for s in range(0, coord.shape[0], options.chunk_queries):
                 c = coord[s:s + options.chunk_queries].unsqueeze(0)
-                pred = net.decode(proj, c, cell.expand(c.shape[1], 2).unsqueeze(0), inp=inp,
+                pred = net.decode(proj, c, cell, inp=inp,
                                   grid_hw=(h, w), offset=(ty.core_start, tx.core_start))
                 out[s:s + c.shape[1]] = pred[0].float()
             rgb = (out * norm.gt_div + norm.gt_sub).t().reshape(3, th, tw).cpu()

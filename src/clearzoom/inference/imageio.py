@@ -51,8 +51,8 @@ _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 class Planes:
     """An image as float planes plus what is needed to give it back in its own type.
 
-    ``kind`` is ``"pil"`` or ``"numpy"``; ``mode`` the PIL mode to return (``"RGB16"``/``"RGBA16"``/
-    ``"LA16"`` for 16-bit PNG pixels held as numpy); ``layout`` the numpy channel count (0 for 2-D).
+    ``kind`` is ``"pil"`` or ``"numpy"``; ``mode`` the PIL mode to return; ``layout`` the numpy
+    channel count (0 for 2-D).
     """
 
     color: torch.Tensor
@@ -213,8 +213,6 @@ def _numpy_to_planes(arr: np.ndarray, kind: str) -> Planes:
     alpha = t[c - 1 : c].contiguous() if c in (2, 4) else None
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[c]
     dtype = np.float32 if scale == 1.0 else arr.dtype
-    if kind == "pil" and arr.dtype == np.uint16 and c > 1:
-        mode += "16"
     return Planes(color, alpha, kind, mode, dtype, layout, gray)
 
 
@@ -246,10 +244,8 @@ def from_planes(buffer: np.ndarray, planes: Planes) -> Image.Image | np.ndarray:
     if planes.kind == "numpy":
         return buffer[:, :, 0] if planes.layout == 0 else buffer
     mode = planes.mode
-    if mode.endswith("16"):  # 16-bit colour: Pillow cannot hold it, numpy carries it
-        return buffer
     if mode == "I;16":
-        im = Image.fromarray(np.ascontiguousarray(buffer[:, :, 0]), mode="I;16")
+        im = Image.fromarray(np.ascontiguousarray(buffer[:, :, 0]))  # uint16 2-D -> I;16
     else:
         base = "CMYK" if mode == "CMYK" else mode
         pil_mode = {"CMYK": "RGB"}.get(base, base)

@@ -89,16 +89,21 @@ class LIIF(nn.Module):
     def project(self, feat: torch.Tensor) -> torch.Tensor:
         """Apply the latent-code part of the MLP's first layer once per LR pixel.
 
-        Equals ``W1[:, :feat_dim] @ unfold(feat)`` (plus nothing else: bias and coordinate parts are
-        added per query). Shape ``(B, C, h, w) -> (B, hidden, h, w)``.
+        Equals ``W1[:, :feat_dim] @ unfold(feat)`` at every LR pixel (bias, coordinate and cell
+        parts are added per query in :meth:`decode`). The result is channels-last, so that a
+        query gathers one contiguous row.
+
+        Shape: ``(B, C, h, w) -> (B, h, w, hidden)``, contiguous.
         """
         first: nn.Linear = self.imnet.layers[0]
         w = first.weight[:, : self.feat_dim]
         c = feat.shape[1]
         if self.feat_unfold:
             # F.unfold orders channels as c * 9 + (ky * 3 + kx): a 3x3 convolution, padding 1.
-            return F.conv2d(feat, w.reshape(w.shape[0], c, 3, 3), padding=1)
-        return F.conv2d(feat, w.reshape(w.shape[0], c, 1, 1))
+            out = F.conv2d(feat, w.reshape(w.shape[0], c, 3, 3), padding=1)
+        else:
+            out = F.conv2d(feat, w.reshape(w.shape[0], c, 1, 1))
+        return out.permute(0, 2, 3, 1).contiguous()
 
     # ------------------------------------------------------------------ decode
     def query_rgb(self, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
@@ -121,7 +126,7 @@ class LIIF(nn.Module):
         """Decode colours at ``coord`` from projected codes (:meth:`project`), possibly a window.
 
         Args:
-            proj: ``self.project(feat)``, ``(B, hidden, h, w)``; may be a window of the whole grid.
+            proj: ``self.project(feat)``, ``(B, h, w, hidden)``; may be a window of the whole grid.
             coord, cell: as in :meth:`query_rgb`; coordinates of the *whole* image.
             inp: the normalised input aligned with ``proj`` (same window), for ``skip='bilinear'``.
             grid_hw: ``(H, W)`` of the whole latent grid; ``proj``'s own size when ``None``.
@@ -129,23 +134,25 @@ class LIIF(nn.Module):
 
         Shape: returns ``(B, Q, 3)``.
         """
-        hf, wf = grid_hw if grid_hw is not None else proj.shape[-2:]
+        bsz, h, w, n_hidden = proj.shape
+        hf, wf = grid_hw if grid_hw is not None else (h, w)
         oy, ox = offset
-        first: nn.Linear = self.imnet.layers[0]
+        layers = [m for m in self.imnet.layers if isinstance(m, nn.Linear)]
+        first = layers[0]
         w_coord = first.weight[:, self.feat_dim : self.feat_dim + 2]
-        w_cell = first.weight[:, self.feat_dim + 2 :]
         base = first.bias
         if self.cell_decode:
             if cell is None:
                 raise ValueError("this LIIF decodes cells: pass `cell`")
             rel_cell = cell * cell.new_tensor([hf, wf])
-            base = base + rel_cell @ w_cell.t()  # (B, Q, hidden)
+            base = base + rel_cell @ first.weight[:, self.feat_dim + 2 :].t()  # (B, Q|1, hidden)
 
         shifts = [-1, 1] if self.local_ensemble else [0]
         eps = _EPS_SHIFT if self.local_ensemble else 0.0
         ry, rx = 1.0 / hf, 1.0 / wf
         size = coord.new_tensor([hf, wf])
-        hidden, rels = [], []
+        batch_base = (torch.arange(bsz, device=coord.device) * (h * w)).view(bsz, 1)
+        rows, rels = [], []
         for vy in shifts:
             for vx in shifts:
                 c_ = coord + coord.new_tensor([vy * ry + eps, vx * rx + eps])
@@ -155,14 +162,21 @@ class LIIF(nn.Module):
                 q_coord = torch.stack(
                     [-1 + (2 * iy + 1) / hf, -1 + (2 * ix + 1) / wf], dim=-1
                 ).to(coord.dtype)
-                rel = (coord - q_coord) * size
-                h = _gather(proj, iy - oy, ix - ox) + rel @ w_coord.t() + base
-                hidden.append(h)
-                rels.append(rel)
-        x = torch.relu(torch.stack(hidden))  # (E, B, Q, hidden)
-        preds = self.imnet.layers[2:](x)  # (E, B, Q, 3)
+                rels.append((coord - q_coord) * size)
+                rows.append((iy - oy) * w + (ix - ox) + batch_base)
+        n_ens, q = len(rows), coord.shape[1]
+        rel = torch.stack(rels)  # (E, B, Q, 2)
+        # First layer: gathered projected code + coordinate part + (bias + cell part), in place.
+        x = proj.reshape(bsz * h * w, n_hidden).index_select(0, torch.cat(rows, 0).reshape(-1))
+        x.addmm_(rel.reshape(-1, 2), w_coord.t())
+        x = x.view(n_ens, bsz, -1, n_hidden)
+        x += base
+        x = x.view(-1, n_hidden).relu_()
+        for layer in layers[1:-1]:
+            x = F.linear(x, layer.weight, layer.bias).relu_()
+        preds = F.linear(x, layers[-1].weight, layers[-1].bias).view(n_ens, bsz, q, -1)
         if self.local_ensemble:
-            areas = torch.stack([(r[..., 0] * r[..., 1]).abs() + 1e-9 for r in rels])
+            areas = (rel[..., 0] * rel[..., 1]).abs() + 1e-9  # (E, B, Q)
             # each prediction is weighted by the area of the rectangle opposite to it
             areas = areas.flip(0)
             ret = (preds * (areas / areas.sum(0)).unsqueeze(-1)).sum(0)

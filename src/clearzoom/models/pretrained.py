@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["DEFAULT_MODEL", "PRETRAINED", "Pretrained"]
+__all__ = ["DEFAULT_MODEL", "PRETRAINED", "Pretrained", "list_models"]
 
 
 @dataclass(frozen=True)
@@ -33,3 +33,8 @@ PRETRAINED: dict[str, Pretrained] = {
 }
 
 DEFAULT_MODEL = "clearzoom-small"
+
+
+def list_models() -> list[Pretrained]:
+    """The models shipped with clearzoom, default first."""
+    return sorted(PRETRAINED.values(), key=lambda p: (p.name != DEFAULT_MODEL, p.name))

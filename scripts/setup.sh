@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# One setup command for a fresh machine: a virtual environment in .venv with everything the
+# package, its tests and its benchmarks need.
+#
+# torch is installed first and pinned (2.13.0, the CPU build these machines carry on disk), so
+# that pip never resolves an unpinned torch (which would pull a multi-GB CUDA build). Elsewhere, set
+# CLEARZOOM_TORCH to the torch requirement you want (e.g. "torch" for your platform's default wheel).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+TORCH_REQ=${CLEARZOOM_TORCH:-torch==2.13.0}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet "$TORCH_REQ"
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/python -c "import torch, clearzoom; print('clearzoom', clearzoom.__version__, '| torch', torch.__version__)"

@@ -1,0 +1,169 @@
+"""The ``clearzoom`` command: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ClearZoomError
+
+log = logging.getLogger("clearzoom")
+
+_EXPECTED = (ClearZoomError, OSError, ValueError)  # one-line errors; anything else is a bug
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"error: {msg}", err=True)
+
+
+def _parse_scale(value: str | None):
+    if value is None:
+        return None
+    parts = value.lower().replace("x", ",").split(",")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number or SX,SY pair") from None
+    if len(nums) == 1:
+        return nums[0]
+    if len(nums) == 2:
+        return (nums[0], nums[1])
+    raise click.BadParameter(f"{value!r}: give S or SX,SY")
+
+
+def _parse_size(value: str | None):
+    if value is None:
+        return None
+    try:
+        w, h = value.lower().split("x")
+        return int(w), int(h)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give WIDTHxHEIGHT, e.g. 1920x1080") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clearzoom")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Restore and magnify compressed images at any scale (LIIF)."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input).")
+@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (any number of inputs); names keep the input's stem.")
+@click.option("--format", "fmt", default="png", show_default=True,
+              type=click.Choice(["png", "jpg", "webp", "tif"]), help="Format with --out-dir.")
+@click.option("--scale", help="Magnification S, or SX,SY per axis (e.g. 3.7 or 4,3).")
+@click.option("--size", help="Exact output WIDTHxHEIGHT.")
+@click.option("--width", type=int, help="Output width (height keeps the aspect ratio).")
+@click.option("--height", type=int, help="Output height (width keeps the aspect ratio).")
+@click.option("--model", "model_name", help="Model name (see `clearzoom models`) or file.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--precision", default="auto", show_default=True,
+              type=click.Choice(["auto", "fp32", "bf16", "fp16"]))
+@click.option("--tile", "tile_lr", type=click.IntRange(min=8), default=None,
+              help="Tile size in input pixels (bounds memory; the result does not change).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")
+@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name, device,
+            precision, tile_lr, threads, jpeg_quality, overwrite, quiet) -> None:
+    """Magnify INPUT image(s) by a scale or to an exact size, removing compression artifacts."""
+    from tqdm import tqdm
+
+    from ..checkpoints.loading import load_model
+    from ..inference.api import upscale_file
+    from ..inference.engine import DEFAULT_TILE_LR, resolve_device
+
+    if (output is None) == (out_dir is None):
+        raise click.UsageError("give exactly one of -o/--output or --out-dir")
+    if output is not None and len(inputs) != 1:
+        raise click.UsageError("-o/--output takes one input; use --out-dir for several")
+    if sum(v is not None for v in (scale, size)) + (width is not None or height is not None) != 1:
+        raise click.UsageError("give exactly one of --scale, --size, or --width/--height")
+    target = {"scale": _parse_scale(scale), "size": _parse_size(size), "width": width,
+              "height": height}
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        dev = resolve_device(device)
+        model = load_model(model_name, device=dev)
+    except _EXPECTED as exc:
+        _fail(str(exc))
+        sys.exit(2)
+
+    failed = 0
+    files = tqdm(inputs, desc="images", unit="img", disable=quiet or len(inputs) < 2)
+    for src in files:
+        dst = output if output is not None else out_dir / f"{src.stem}.{fmt}"
+        try:
+            if dst.resolve() == src.resolve() and not overwrite:
+                raise FileExistsError(f"{dst}: is the input itself (use --overwrite to replace it)")
+            bars: list = []
+
+            def progress(done: int, total: int) -> None:
+                if quiet or total < 2:
+                    return
+                if not bars:
+                    bars.append(tqdm(total=total, desc=src.name, unit="tile", leave=False))
+                bars[0].update(done - bars[0].n)
+
+            try:
+                upscale_file(src, dst, overwrite=overwrite, jpeg_quality=jpeg_quality,
+                             model=model, device=dev, precision=precision,
+                             tile_lr=tile_lr or DEFAULT_TILE_LR, threads=threads,
+                             progress=progress, **target)
+            finally:
+                for b in bars:
+                    b.close()
+            log.info("wrote %s", dst)
+        except _EXPECTED as exc:
+            failed += 1
+            _fail(str(exc) if str(src) in str(exc) or str(dst) in str(exc) else f"{src}: {exc}")
+    if failed:
+        if len(inputs) > 1:
+            _fail(f"{failed} of {len(inputs)} image(s) failed")
+        sys.exit(1)
+
+
+@main.command()
+def models() -> None:
+    """List the bundled models (the default first)."""
+    from ..models.pretrained import DEFAULT_MODEL, list_models
+
+    for p in list_models():
+        mark = " (default)" if p.name == DEFAULT_MODEL else ""
+        click.echo(f"{p.name}{mark}: {p.description}")
+
+
+@main.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True)
+def convert(src: Path, dst: Path, overwrite: bool) -> None:
+    """Convert an official LIIF .pth checkpoint into a clearzoom .safetensors model."""
+    from ..checkpoints.loading import convert_checkpoint
+
+    if dst.suffix != ".safetensors":
+        raise click.UsageError("the output must end in .safetensors")
+    if dst.exists() and not overwrite:
+        _fail(f"{dst}: exists (use --overwrite to replace it)")
+        sys.exit(1)
+    try:
+        convert_checkpoint(src, dst)
+    except _EXPECTED as exc:
+        _fail(str(exc))
+        sys.exit(1)
+    click.echo(f"wrote {dst}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,128 @@
+"""The Python API on real images: types, modes, bit depths, alpha, metadata, targets."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+import clearzoom
+from clearzoom.errors import InvalidInputError, InvalidTargetError
+from clearzoom.inference.imageio import read_image, write_image
+from clearzoom.inference.target import resolve_target
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "CMYK", "I;16", "1"])
+def test_pil_modes_come_back_in_kind(photo, tiny_model, mode):
+    if mode == "I;16":
+        src = Image.fromarray(np.asarray(photo.convert("L")).astype(np.uint16) * 257)
+        assert src.mode == "I;16"
+    else:
+        src = photo.convert(mode)
+    out = clearzoom.upscale(src, scale=1.5, model=tiny_model)
+    expected_mode = {"P": "RGB", "1": "L"}.get(mode, mode)
+    assert out.mode == expected_mode
+    assert out.size == (96, 72)
+
+
+def test_output_is_a_good_upscale_of_real_content(photo):
+    """The default model on a real photo: close to bicubic-from-the-same-LR, not garbage."""
+    hr = np.asarray(photo, np.float64)
+    lr = photo.resize((32, 24), Image.BICUBIC)
+    out = np.asarray(clearzoom.upscale(lr, scale=2), np.float64)
+    psnr = 10 * np.log10(255 ** 2 / ((out - hr) ** 2).mean())
+    assert psnr > 20
+
+
+def test_numpy_types_and_layouts(photo, tiny_model):
+    rgb8 = np.asarray(photo)
+    for arr in (rgb8, rgb8[:, :, 0], rgb8[:, :, :1], (rgb8.astype(np.uint16) * 257),
+                rgb8.astype(np.float32) / 255, np.dstack([rgb8, rgb8[:, :, :1]])):
+        out = clearzoom.upscale(arr, size=(100, 70), model=tiny_model)
+        assert out.dtype == (np.float32 if arr.dtype.kind == "f" else arr.dtype)
+        assert out.shape == (70, 100) + arr.shape[2:]
+
+
+def test_sixteen_bit_precision_is_kept(tiny_model):
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (16, 1))
+    arr = np.dstack([ramp, ramp[::-1], ramp])
+    out = clearzoom.upscale(arr, scale=2, model=tiny_model)
+    assert out.dtype == np.uint16
+    assert len(np.unique(out[..., 0])) > 256  # more levels than 8 bit could hold
+
+
+def test_alpha_is_interpolated_not_modelled(tiny_model):
+    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba[5:15, 5:15] = (200, 30, 30, 255)  # an opaque square on black transparent pixels
+    out = np.asarray(clearzoom.upscale(Image.fromarray(rgba), scale=3, model=tiny_model))
+    a = out[..., 3]
+    assert a[:9].max() == 0 and a[22:38, 22:38].min() == 255  # clean inside/outside
+    assert set(np.unique(a)) >= {0, 255} and a.max() <= 255
+
+
+def test_exif_orientation_icc_and_exif_are_kept(tmp_path, photo, tiny_model):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW to display
+    exif[0x010F] = "clearzoom-test-camera"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "in.jpg"
+    photo.save(src, quality=90, exif=exif.tobytes(), icc_profile=icc)
+    img, meta = read_image(src)
+    assert img.size == (photo.height, photo.width)  # orientation applied
+    for ext in ("png", "jpg", "webp", "tif"):
+        dst = clearzoom.upscale_file(src, tmp_path / f"out.{ext}", scale=2, model=tiny_model)
+        with Image.open(dst) as out:
+            assert out.size == (2 * photo.height, 2 * photo.width)
+            assert out.info.get("icc_profile") == icc, ext
+            e = out.getexif()
+            assert e.get(0x010F) == "clearzoom-test-camera", ext
+            assert e.get(0x0112, 1) == 1, ext
+
+
+def test_sixteen_bit_png_file_round_trip(tmp_path, tiny_model):
+    import png
+
+    rng = np.random.default_rng(0)
+    arr = (rng.random((12, 10, 4)) * 65535).astype(np.uint16)
+    src = tmp_path / "in16.png"
+    png.Writer(10, 12, greyscale=False, alpha=True, bitdepth=16).write(open(src, "wb"), arr.reshape(12, 40))
+    dst = clearzoom.upscale_file(src, tmp_path / "out16.png", scale=2, model=tiny_model)
+    w, h, rows, info = png.Reader(filename=str(dst)).asDirect()
+    assert (w, h, info["bitdepth"], info["planes"]) == (20, 24, 16, 4)
+
+
+def test_rounding_rule_and_targets():
+    assert resolve_target((100, 500), scale=3.7).out_hw == (370, 1850)
+    assert resolve_target((333, 333), scale=1.5).out_hw == (500, 500)  # 499.5 rounds up
+    assert resolve_target((480, 640), width=1000).out_hw == (750, 1000)
+    assert resolve_target((480, 640), height=100).out_hw == (100, 133)
+    assert resolve_target((480, 640), size=(1001, 667)).out_hw == (667, 1001)
+    assert resolve_target((10, 10), scale=(2, 3)).out_hw == (30, 20)  # (sx, sy)
+    t = resolve_target((100, 100), scale=32, region=(10, 20, 30, 40))
+    assert t.out_hw == (3200, 3200) and t.window == (20, 10, 40, 30)
+    for bad in ({"scale": 0}, {"scale": -2}, {"scale": float("nan")}, {"scale": 65},
+                {"size": (0, 5)}, {}, {"scale": 2, "width": 5}, {"scale": 2, "region": (0, 0, 500, 1)}):
+        with pytest.raises(InvalidTargetError):
+            resolve_target((100, 100), **bad)
+    with pytest.raises(InvalidTargetError, match="over the limit"):
+        resolve_target((5000, 5000), scale=8)
+
+
+def test_bad_inputs_give_clear_errors(tmp_path):
+    with pytest.raises(InvalidInputError, match="empty"):
+        clearzoom.upscale(np.zeros((0, 0, 3), np.uint8), scale=2)
+    with pytest.raises(InvalidInputError, match="dtype"):
+        clearzoom.upscale(np.zeros((4, 4), np.int64), scale=2)
+    with pytest.raises(InvalidInputError, match="PIL image or a numpy array"):
+        clearzoom.upscale("picture.png", scale=2)
+    good = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(good, "PNG")
+    trunc = tmp_path / "trunc.png"
+    trunc.write_bytes(good.getvalue()[:60])
+    with pytest.raises(InvalidInputError, match="trunc.png"):
+        read_image(trunc)
+    out = tmp_path / "exists.png"
+    out.write_bytes(b"keep me")
+    with pytest.raises(FileExistsError):
+        write_image(Image.new("RGB", (2, 2)), out)
+    assert out.read_bytes() == b"keep me"

@@ -1,0 +1,104 @@
+"""The CLI through click's runner, on real images, with the shipped default model."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from clearzoom.checkpoints import convert_checkpoint
+from clearzoom.cli.main import main
+from conftest import OFFICIAL
+
+
+@pytest.fixture
+def jpeg(tmp_path, photo):
+    p = tmp_path / "x.jpg"
+    photo.save(p, quality=30)
+    return p
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_exact_size(jpeg, tmp_path):
+    r = run("upscale", jpeg, "--size", "1001x667", "-o", tmp_path / "y.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "y.png").size == (1001, 667)
+
+
+def test_scale_follows_the_rounding_rule(jpeg, tmp_path):
+    r = run("upscale", jpeg, "--scale", "3.7", "-o", tmp_path / "y.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "y.png").size == (round(64 * 3.7), int(48 * 3.7 + 0.5))  # 237 x 178
+
+
+def test_rgba_in_rgba_out_and_width_only(tmp_path, photo):
+    src = tmp_path / "a.png"
+    rgba = photo.convert("RGBA")
+    rgba.putalpha(128)
+    rgba.save(src)
+    r = run("upscale", src, "--width", "100", "-o", tmp_path / "b.png", "-q")
+    assert r.exit_code == 0, r.output
+    out = Image.open(tmp_path / "b.png")
+    assert out.mode == "RGBA" and out.size == (100, 75)
+    assert np.asarray(out)[..., 3].min() == 128
+
+
+def test_bad_inputs_fail_cleanly_and_the_batch_goes_on(tmp_path, jpeg):
+    (tmp_path / "notimage.png").write_text("not an image")
+    good = Image.new("RGB", (64, 64), "red")
+    good.save(tmp_path / "full.png")
+    (tmp_path / "trunc.png").write_bytes((tmp_path / "full.png").read_bytes()[:70])
+    out = tmp_path / "out"
+    r = run("upscale", tmp_path / "notimage.png", tmp_path / "trunc.png", jpeg,
+            tmp_path / "missing.png", "--scale", "2", "--out-dir", out, "-q")
+    assert r.exit_code == 1
+    errors = [line for line in r.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 4  # 3 bad files + the summary, one line each
+    assert sorted(p.name for p in out.iterdir()) == ["x.png"]  # the good one got done, no partials
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--scale", "0"], "positive"),
+    (["--scale", "-1"], "positive"),
+    (["--scale", "100"], "more than 64x"),
+    (["--size", "0x10"], "positive"),
+])
+def test_bad_targets(jpeg, tmp_path, args, message):
+    r = run("upscale", jpeg, *args, "-o", tmp_path / "y.png", "-q")
+    assert r.exit_code != 0
+    assert message in r.output and len(r.output.strip().splitlines()) == 1
+    assert not (tmp_path / "y.png").exists()
+
+
+def test_unwritable_output_and_missing_model(jpeg, tmp_path):
+    r = run("upscale", jpeg, "--scale", "2", "-o", tmp_path / "no" / "dir" / "y.png", "-q")
+    assert r.exit_code == 1 and "does not exist" in r.output
+    r = run("upscale", jpeg, "--scale", "2", "-o", "/proc/y.png", "-q")
+    assert r.exit_code == 1 and r.output.startswith("error:")
+    r = run("upscale", jpeg, "--scale", "2", "--model", tmp_path / "nope.pth", "-o", tmp_path / "y.png")
+    assert r.exit_code == 2 and "neither a model name" in r.output
+    assert not list(tmp_path.glob("*y.png*")) and not list(tmp_path.glob(".*part"))
+
+
+def test_never_overwrites_unless_asked(jpeg, tmp_path):
+    before = jpeg.read_bytes()
+    r = run("upscale", jpeg, "--scale", "2", "-o", jpeg, "-q")
+    assert r.exit_code == 1 and "is the input itself" in r.output
+    assert jpeg.read_bytes() == before
+    r = run("upscale", jpeg, "--scale", "2", "-o", jpeg, "-q", "--overwrite")
+    assert r.exit_code == 0 and Image.open(jpeg).size == (128, 96)
+
+
+def test_models_and_convert(tmp_path, jpeg):
+    r = run("models")
+    assert r.exit_code == 0 and r.output.startswith("clearzoom-small (default):")
+    dst = tmp_path / "official.safetensors"
+    r = run("convert", OFFICIAL / "edsr-baseline-liif-random-seed0.pth", dst)
+    assert r.exit_code == 0 and dst.is_file()
+    r = run("upscale", jpeg, "--scale", "2", "--model", dst, "-o", tmp_path / "o.png", "-q",
+            "--precision", "fp32", "--tile", "16")
+    assert r.exit_code == 0, r.output
+    r = run("convert", tmp_path / "missing.pth", tmp_path / "m.safetensors")
+    assert r.exit_code == 1 and "no such checkpoint" in r.output
