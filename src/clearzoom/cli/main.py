@@ -67,7 +67,8 @@ def main(verbose: int) -> None:
 @click.option("--model", "model_name", help="Model name (see `clearzoom models`) or file.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--precision", default="auto", show_default=True,
-              type=click.Choice(["auto", "fp32", "bf16", "fp16"]))
+              type=click.Choice(["auto", "fp32", "int8", "bf16", "fp16"]),
+              help="auto: fp16 on CUDA, bf16 on CPUs with native bf16, else int8 MLP; fp32 is exact.")
 @click.option("--tile", "tile_lr", type=click.IntRange(min=8), default=None,
               help="Tile size in input pixels (bounds memory; the result does not change).")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")

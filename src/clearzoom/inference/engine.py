@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TILE_LR = 192
 DEFAULT_CHUNK_QUERIES = 2048  # measured: small chunks stay in cache (benchmarks/)
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "int8", "bf16", "fp16")
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -56,18 +56,41 @@ def cpu_has_fast_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> fp16 on CUDA, bf16 on CPUs with native bf16, fp32 otherwise."""
+    """``auto`` -> fp16 on CUDA, bf16 on CPUs with native bf16, int8 on other CPUs.
+
+    ``int8`` quantises only the MLP's hidden layers (dynamic int8, fbgemm), which carry most of the
+    work; everything else stays fp32. ``fp32`` is exact. The PSNR cost of each is measured in
+    benchmarks/ (``auto`` must stay within 0.05 dB of fp32).
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision != "auto":
         return precision
     if device.type == "cuda":
         return "fp16"
-    return "bf16" if cpu_has_fast_bf16() else "fp32"
+    if cpu_has_fast_bf16():
+        return "bf16"
+    return "int8" if _int8_available() else "fp32"
+
+
+def _int8_available() -> bool:
+    return "fbgemm" in torch.backends.quantized.supported_engines
+
+
+def int8_hidden_layers(net) -> list[torch.nn.Module]:
+    """Dynamic-int8 copies of the MLP's hidden Linear layers (the module itself is not changed)."""
+    import warnings
+
+    linears = [m for m in net.imnet.layers if isinstance(m, torch.nn.Linear)][1:-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's deprecation notice about torchao
+        q = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(*linears),
+                                                   {torch.nn.Linear}, dtype=torch.qint8)
+    return list(q)
 
 
 def _autocast(precision: str, device: torch.device):
-    if precision == "fp32":
+    if precision in ("fp32", "int8"):
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device.type, dtype=dtype)
@@ -115,6 +138,7 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
     plan = plan_for(model, (h, w), out_hw, window, options.tile_lr)
     log.debug("render %sx%s -> %sx%s window %s: %s", w, h, out_hw[1], out_hw[0], window,
               plan.describe())
+    hidden = int8_hidden_layers(net) if options.precision == "int8" else None
     with torch.inference_mode(), _autocast(options.precision, dev):
         for n, tile in enumerate(plan.tiles):
             ty, tx = tile.y, tile.x
@@ -132,7 +156,8 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
             for s in range(0, coord.shape[0], options.chunk_queries):
                 c = coord[s:s + options.chunk_queries].unsqueeze(0)
                 pred = net.decode(proj, c, cell, inp=inp,
-                                  grid_hw=(h, w), offset=(ty.core_start, tx.core_start))
+                                  grid_hw=(h, w), offset=(ty.core_start, tx.core_start),
+                                  hidden_layers=hidden)
                 out[s:s + c.shape[1]] = pred[0].float()
             rgb = (out * norm.gt_div + norm.gt_sub).t().reshape(3, th, tw).cpu()
             if on_tile is not None:

@@ -122,7 +122,8 @@ class LIIF(nn.Module):
 
     def decode(self, proj: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
                *, inp: torch.Tensor | None = None, grid_hw: tuple[int, int] | None = None,
-               offset: tuple[int, int] = (0, 0)) -> torch.Tensor:
+               offset: tuple[int, int] = (0, 0),
+               hidden_layers: list[nn.Module] | None = None) -> torch.Tensor:
         """Decode colours at ``coord`` from projected codes (:meth:`project`), possibly a window.
 
         Args:
@@ -131,6 +132,8 @@ class LIIF(nn.Module):
             inp: the normalised input aligned with ``proj`` (same window), for ``skip='bilinear'``.
             grid_hw: ``(H, W)`` of the whole latent grid; ``proj``'s own size when ``None``.
             offset: ``(y, x)`` of ``proj[..., 0, 0]`` inside the whole grid.
+            hidden_layers: replacements for the MLP's hidden Linear layers (all but the first and
+                the last), e.g. int8-quantised copies; the module's own when ``None``.
 
         Shape: returns ``(B, Q, 3)``.
         """
@@ -172,8 +175,8 @@ class LIIF(nn.Module):
         x = x.view(n_ens, bsz, -1, n_hidden)
         x += base
         x = x.view(-1, n_hidden).relu_()
-        for layer in layers[1:-1]:
-            x = F.linear(x, layer.weight, layer.bias).relu_()
+        for layer in hidden_layers if hidden_layers is not None else layers[1:-1]:
+            x = layer(x).relu_()
         preds = F.linear(x, layers[-1].weight, layers[-1].bias).view(n_ens, bsz, q, -1)
         if self.local_ensemble:
             areas = (rel[..., 0] * rel[..., 1]).abs() + 1e-9  # (E, B, Q)

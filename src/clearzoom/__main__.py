@@ -1,0 +1,5 @@
+"""``python -m clearzoom``: the command line."""
+
+from .cli.main import main
+
+main()
