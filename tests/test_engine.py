@@ -56,3 +56,53 @@ def test_plan_covers_every_output_pixel_once():
             cover[y0:y0 + h, x0:x0 + w] += 1
             assert t.y.core_stop - t.y.core_start <= tile + 5
         assert (cover == 1).all()
+
+
+def test_int8_decoder_stays_close_to_fp32(photo):
+    """The default CPU precision (int8 hidden layers) on the shipped model and a real photo."""
+    from clearzoom.checkpoints import load_model
+    from clearzoom.inference.imageio import to_planes
+
+    model = load_model()
+    color = to_planes(photo).color
+    exact, _ = _render(model, color, (120, 160), precision="fp32")
+    fast, _ = _render(model, color, (120, 160), precision="int8")
+    diff = (exact - fast).abs()
+    assert diff.mean() < 1 / 255 and diff.max() < 8 / 255
+    assert not torch.equal(exact, fast)  # it really took the int8 path
+
+
+def test_precision_and_device_resolution():
+    from clearzoom.inference.engine import resolve_device, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32"
+    assert resolve_precision("auto", cpu) in ("bf16", "int8", "fp32")
+    assert resolve_precision("auto", torch.device("cuda")) == "fp16"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("fp8", cpu)
+    assert resolve_device("cpu") == cpu
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") == cpu
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_axis_bands_are_exact_for_random_sizes():
+    import random
+
+    from clearzoom.inference.tiling import _plan_axis
+
+    rng = random.Random(0)
+    for _ in range(3000):
+        n_lr, n_out, tile = rng.randint(1, 60), rng.randint(1, 400), rng.randint(1, 20)
+        start = rng.randint(0, n_out - 1)
+        count = rng.randint(1, n_out - start)
+        spans = _plan_axis(n_lr, n_out, start, count, tile, 3)
+        assert spans[0].out_start == start and sum(s.out_count for s in spans) == count
+        bands = []
+        for s in spans:
+            pix = [((2 * i + 1) * n_lr) // (2 * n_out) for i in range(s.out_start, s.out_start + s.out_count)]
+            assert len({p // tile for p in pix}) == 1  # one band per span
+            bands.append(pix[0] // tile)
+        assert bands == sorted(set(bands))  # maximal spans, in order

@@ -65,12 +65,9 @@ def _plan_axis(n_lr: int, n_out: int, start: int, count: int, tile_lr: int,
     while i < stop:
         band = lr_pixel(i) // tile_lr
         # last output pixel of this band: the largest j with lr_pixel(j) < (band + 1) * tile_lr
+        # first output pixel of the next band: the smallest j with (2j + 1) n_lr >= 2 limit n_out
         limit = (band + 1) * tile_lr
-        j_end = min(stop, -(-(2 * limit * n_out - n_lr) // (2 * n_lr)))  # ceil((2*limit*n_out/n_lr - 1)/2)
-        while j_end < stop and lr_pixel(j_end) < limit:
-            j_end += 1
-        while j_end - 1 > i and lr_pixel(j_end - 1) >= limit:
-            j_end -= 1
+        j_end = min(stop, max(i + 1, -(-(2 * limit * n_out - n_lr) // (2 * n_lr))))
         core_start = max(0, lr_pixel(i) - _MARGIN)
         core_stop = min(n_lr, lr_pixel(j_end - 1) + _MARGIN + 1)
         spans.append(AxisSpan(i, j_end - i, core_start, core_stop,
