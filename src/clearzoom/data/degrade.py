@@ -1,0 +1,153 @@
+"""Degradations that make low-resolution inputs, replayable: sample parameters, then apply them.
+
+Shared by evaluation and training. Each degradation is a frozen record of its parameters; a
+:class:`Pipeline` draws them from an explicit ``torch.Generator`` (:meth:`Pipeline.sample`) and
+:func:`apply` applies a list of them, so any degraded image can be reproduced from its parameters
+(or from the generator's seed)::
+
+    params = pipeline.sample(generator)          # e.g. [Jpeg(quality=31), Noise(sigma=0.01, seed=7)]
+    lr = apply(lr_clean, params)                 # (3, h, w) float in [0, 1] -> same
+
+JPEG uses Pillow (libjpeg-turbo) with 4:2:0 chroma subsampling, as cameras and the web do; a
+second, non-aligned pass (shifted by a few pixels, so its 8x8 grid does not line up with the
+first) models re-shared images.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+__all__ = ["Blur", "DoubleJpeg", "Jpeg", "Noise", "Pipeline", "apply", "jpeg_compress", "quantize"]
+
+
+def quantize(x: torch.Tensor) -> torch.Tensor:
+    """Round to 8-bit levels (as an image file would), staying float in [0, 1]."""
+    return (x.clamp(0, 1) * 255).round() / 255
+
+
+def jpeg_compress(x: torch.Tensor, quality: int, subsampling: str = "4:2:0") -> torch.Tensor:
+    """Encode and decode ``(3, h, w)`` float [0, 1] as JPEG at ``quality`` (1..100)."""
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"JPEG quality must be in 1..100, got {quality}")
+    arr = (x.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=int(quality), subsampling=subsampling)
+    with Image.open(io.BytesIO(buf.getvalue())) as im:
+        out = np.asarray(im.convert("RGB")).copy()
+    return torch.from_numpy(out).permute(2, 0, 1).float() / 255
+
+
+@dataclass(frozen=True)
+class Jpeg:
+    quality: int
+    subsampling: str = "4:2:0"
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return jpeg_compress(x, self.quality, self.subsampling)
+
+
+@dataclass(frozen=True)
+class DoubleJpeg:
+    """Two JPEG passes; the second on the image shifted by (dy, dx) pixels (non-aligned grids)."""
+
+    quality1: int
+    quality2: int
+    dy: int = 3
+    dx: int = 5
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = jpeg_compress(x, self.quality1)
+        h, w = x.shape[-2:]
+        dy, dx = self.dy % 8, self.dx % 8
+        padded = F.pad(x[None], (dx, 0, dy, 0), mode="replicate")[0]
+        return jpeg_compress(padded, self.quality2)[:, dy:dy + h, dx:dx + w]
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Additive Gaussian noise of standard deviation ``sigma`` (in [0, 1] units), then 8-bit."""
+
+    sigma: float
+    seed: int = 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed)
+        return quantize(x + self.sigma * torch.randn(x.shape, generator=g))
+
+
+@dataclass(frozen=True)
+class Blur:
+    """Isotropic Gaussian blur of standard deviation ``sigma`` pixels (reflect padding)."""
+
+    sigma: float
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.sigma <= 0:
+            return x
+        r = max(1, math.ceil(3 * self.sigma))
+        t = torch.arange(-r, r + 1, dtype=torch.float32)
+        k = torch.exp(-0.5 * (t / self.sigma) ** 2)
+        k = k / k.sum()
+        c = x.shape[0]
+        y = F.pad(x[None], (r, r, r, r), mode="reflect")
+        y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+        y = F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+        return quantize(y[0])
+
+
+Degradation = Jpeg | DoubleJpeg | Noise | Blur
+
+
+def apply(x: torch.Tensor, params: list[Degradation]) -> torch.Tensor:
+    """Apply degradations in order to ``(3, h, w)`` float [0, 1]."""
+    for p in params:
+        x = p(x)
+    return x
+
+
+def _uniform(g: torch.Generator, lo: float, hi: float) -> float:
+    return lo + (hi - lo) * torch.rand((), generator=g).item()
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A random degradation recipe. Fractions are probabilities per image.
+
+    Order: blur, noise, then JPEG (single or, with ``double_jpeg``, two non-aligned passes).
+    ``clean`` is the share of images left clean (after the 8-bit rounding of the LR).
+    """
+
+    clean: float = 0.3
+    jpeg_quality: tuple[int, int] = (10, 95)
+    double_jpeg: float = 0.0
+    noise: float = 0.0
+    noise_sigma: tuple[float, float] = (0.0, 0.02)
+    blur: float = 0.0
+    blur_sigma: tuple[float, float] = (0.2, 1.5)
+
+    def sample(self, g: torch.Generator) -> list[Degradation]:
+        """Draw one image's degradation parameters from ``g`` (the only source of randomness)."""
+        if torch.rand((), generator=g).item() < self.clean:
+            return []
+        out: list[Degradation] = []
+        if torch.rand((), generator=g).item() < self.blur:
+            out.append(Blur(round(_uniform(g, *self.blur_sigma), 3)))
+        if torch.rand((), generator=g).item() < self.noise:
+            out.append(Noise(round(_uniform(g, *self.noise_sigma), 4),
+                             int(torch.randint(0, 2**31 - 1, (), generator=g))))
+        lo, hi = self.jpeg_quality
+        q = int(torch.randint(lo, hi + 1, (), generator=g))
+        if torch.rand((), generator=g).item() < self.double_jpeg:
+            q2 = int(torch.randint(lo, hi + 1, (), generator=g))
+            dy, dx = (int(v) for v in torch.randint(1, 8, (2,), generator=g))
+            out.append(DoubleJpeg(q, q2, dy, dx))
+        else:
+            out.append(Jpeg(q))
+        return out
