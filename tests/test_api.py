@@ -69,6 +69,8 @@ def test_exif_orientation_icc_and_exif_are_kept(tmp_path, photo, tiny_model):
     photo.save(src, quality=90, exif=exif.tobytes(), icc_profile=icc)
     img, meta = read_image(src)
     assert img.size == (photo.height, photo.width)  # orientation applied
+    with Image.open(src) as opened:  # a PIL image straight from Image.open, too
+        assert clearzoom.upscale(opened, scale=1, model=tiny_model).size == img.size
     for ext in ("png", "jpg", "webp", "tif"):
         dst = clearzoom.upscale_file(src, tmp_path / f"out.{ext}", scale=2, model=tiny_model)
         with Image.open(dst) as out:

@@ -161,6 +161,8 @@ def to_planes(image: Image.Image | np.ndarray) -> Planes:
 def _pil_to_planes(im: Image.Image) -> Planes:
     if im.width == 0 or im.height == 0:
         raise InvalidInputError("the image is empty (0 pixels)")
+    if im.getexif().get(0x0112, 1) != 1:  # show it the way viewers do
+        im = ImageOps.exif_transpose(im)
     mode = im.mode
     info = {"icc_profile": im.info.get("icc_profile")}
     if mode in ("I;16", "I;16B", "I;16L", "I"):
