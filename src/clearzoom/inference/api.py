@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -97,9 +99,8 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
                             region=region, max_output_pixels=max_output_pixels)
     dev = resolve_device(device)
     loaded = load_model(model, device=dev)
-    if next(loaded.net.parameters()).device != dev:
-        loaded = Model(loaded.name, loaded.spec, loaded.net.to(dev), loaded.normalization,
-                       loaded.description, loaded.provenance)
+    if next(loaded.net.parameters()).device != dev:  # a copy: the caller's model is not moved
+        loaded = dataclasses.replace(loaded, net=copy.deepcopy(loaded.net).to(dev))
     opts = RenderOptions(device=dev, precision=resolve_precision(precision, dev),
                          tile_lr=int(tile_lr), chunk_queries=int(chunk_queries))
     color = planes.color

@@ -1,0 +1,71 @@
+"""The SR benchmark protocol (LIIF's), as functions: make the LR input, render, measure.
+
+* HR cropped to a multiple of the (integer) scale;
+* LR = MATLAB-style bicubic ``imresize`` by 1/scale, rounded to 8 bits; optionally JPEG (Pillow,
+  4:2:0) at a given quality;
+* the model renders the HR size, rounded to 8 bits; bicubic = MATLAB-style bicubic upsampling of
+  the same LR;
+* PSNR on the Y difference with shave = scale (benchmark sets), see :mod:`.metrics`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..data.degrade import jpeg_compress, quantize
+from ..data.resize import imresize
+from ..inference.engine import RenderOptions, render_color
+from ..models.model import Model
+from .metrics import psnr
+
+__all__ = ["ImageResult", "evaluate_image", "load_rgb", "make_lr", "render_full"]
+
+
+def load_rgb(path: str | Path) -> torch.Tensor:
+    """An image file as ``(3, H, W)`` float [0, 1] (grey images replicated)."""
+    with Image.open(path) as im:
+        return torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1).float() / 255
+
+
+def make_lr(hr: torch.Tensor, scale: int, jpeg_quality: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(hr_cropped, lr)``: HR cropped to a multiple of ``scale``, LR by the protocol."""
+    h, w = (hr.shape[1] // scale) * scale, (hr.shape[2] // scale) * scale
+    hr = hr[:, :h, :w]
+    lr = quantize(imresize(hr.double(), 1 / scale).float())
+    if jpeg_quality is not None:
+        lr = jpeg_compress(lr, jpeg_quality)
+    return hr, lr
+
+
+def render_full(model: Model, lr: torch.Tensor, out_hw: tuple[int, int],
+                options: RenderOptions = RenderOptions()) -> torch.Tensor:
+    """The whole ``out_hw`` render of ``lr`` as one ``(3, H, W)`` tensor (not clipped)."""
+    out = torch.empty(3, *out_hw)
+    for tile, rgb in render_color(model, lr, out_hw, options=options):
+        y0, x0, h, w = tile.out_window
+        out[:, y0:y0 + h, x0:x0 + w] = rgb
+    return out
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    psnr_y: float
+    bicubic_psnr_y: float
+    seconds: float
+
+
+def evaluate_image(model: Model, hr: torch.Tensor, scale: int, *, jpeg_quality: int | None = None,
+                   options: RenderOptions = RenderOptions()) -> ImageResult:
+    """PSNR-Y of the model and of bicubic on one HR image, by the protocol."""
+    hr, lr = make_lr(hr, scale, jpeg_quality)
+    t = time.perf_counter()
+    sr = quantize(render_full(model, lr, tuple(hr.shape[-2:]), options))
+    secs = time.perf_counter() - t
+    bic = quantize(imresize(lr.double(), scale).float())
+    return ImageResult(psnr(sr, hr, shave=scale), psnr(bic, hr, shave=scale), secs)

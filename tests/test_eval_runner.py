@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+from clearzoom.eval.runner import BenchConfig, BenchError, parse_degradation, run_quality
+from conftest import BENCH
+
+
+def test_bicubic_on_set5_and_resume(tmp_path):
+    cfg = BenchConfig(data=(BENCH / "Set5",), scales=(4,), degradations=("clean", "jpeg:30"),
+                      methods=("bicubic", "lanczos"), out_dir=tmp_path)
+    calls = []
+    summary = run_quality(cfg, progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (20, 20)
+    rec = json.loads((tmp_path / "results.json").read_text())
+    assert {tuple(sorted(r)) for r in rec} == {tuple(sorted(
+        ["dataset", "degradation", "scale", "method", "psnr_y", "ssim", "psnr_b", "seconds", "images"]))}
+    bic = next(r for r in summary if r["method"] == "bicubic" and r["degradation"] == "clean")
+    assert abs(bic["psnr_y"] - 28.42) < 0.05  # the standard Set5 x4 bicubic value
+    jpg = next(r for r in summary if r["method"] == "bicubic" and r["degradation"] == "jpeg:30")
+    assert jpg["psnr_y"] < bic["psnr_y"] and jpg["psnr_b"] < jpg["psnr_y"]
+    calls.clear()
+    again = run_quality(cfg, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [] and again == summary  # finished cells are not recomputed
+
+
+def test_bad_definitions(tmp_path):
+    with pytest.raises(BenchError, match="does not exist"):
+        run_quality(BenchConfig(data=(tmp_path / "nope",), out_dir=tmp_path))
+    with pytest.raises(BenchError, match="unknown degradation"):
+        parse_degradation("jpeg:200")
+    with pytest.raises(BenchError, match="unknown method"):
+        run_quality(BenchConfig(data=(BENCH / "Set5",), methods=("esrgan",), out_dir=tmp_path))
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "bad.png").write_text("not an image")
+    (folder / "bird.png").write_bytes((BENCH / "Set5" / "bird.png").read_bytes())
+    s = run_quality(BenchConfig(data=(folder,), scales=(2,), out_dir=tmp_path / "o"))
+    assert s[0]["images"] == 1  # the bad file was reported and skipped
