@@ -102,3 +102,14 @@ def test_models_and_convert(tmp_path, jpeg):
     assert r.exit_code == 0, r.output
     r = run("convert", tmp_path / "missing.pth", tmp_path / "m.safetensors")
     assert r.exit_code == 1 and "no such checkpoint" in r.output
+
+
+def test_bench_quality_command(tmp_path):
+    from conftest import BENCH
+
+    r = run("bench", "quality", "--data", BENCH / "Set5", "--scales", "4", "--out", tmp_path / "o",
+            "--json", tmp_path / "r.json", "-q")
+    assert r.exit_code == 0, r.output
+    assert "| Set5 | clean | x4 | bicubic |" in r.output and (tmp_path / "r.json").is_file()
+    r = run("bench", "quality", "--data", tmp_path / "missing", "--out", tmp_path / "o2", "-q")
+    assert r.exit_code == 1 and r.output.startswith("error:") and "does not exist" in r.output

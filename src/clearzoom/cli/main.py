@@ -166,5 +166,55 @@ def convert(src: Path, dst: Path, overwrite: bool) -> None:
     click.echo(f"wrote {dst}")
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks: quality on image folders (speed: benchmarks/bench_speed.py)."""
+
+
+@bench.command("quality")
+@click.option("--data", required=True, help="Dataset folder(s), comma-separated (name = folder name).")
+@click.option("--scales", default="2,3,4", show_default=True)
+@click.option("--degrade", default="clean", show_default=True, help="clean,jpeg:10,jpeg:30,...")
+@click.option("--methods", default="bicubic", show_default=True,
+              help="bicubic, lanczos, clearzoom:<model>, or a model file; comma-separated.")
+@click.option("--out", "out_dir", default="bench-results", show_default=True,
+              type=click.Path(path_type=Path, file_okay=False))
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the summary records here.")
+@click.option("--precision", default="fp32", show_default=True,
+              type=click.Choice(["auto", "fp32", "int8", "bf16", "fp16"]))
+@click.option("-q", "--quiet", is_flag=True)
+def bench_quality(data, scales, degrade, methods, out_dir, json_out, precision, quiet) -> None:
+    """PSNR-Y / SSIM / PSNR-B of methods on image folders, by LIIF's benchmark protocol."""
+    import json
+
+    from tqdm import tqdm
+
+    from ..eval.runner import BenchConfig, markdown_table, run_quality
+
+    try:
+        cfg = BenchConfig(data=tuple(Path(d) for d in data.split(",")),
+                          scales=tuple(int(s) for s in scales.split(",")),
+                          degradations=tuple(degrade.split(",")), methods=tuple(methods.split(",")),
+                          out_dir=out_dir, precision=precision)
+    except ValueError:
+        raise click.BadParameter("scales must be whole numbers, e.g. 2,3,4") from None
+    bar = tqdm(unit="img", disable=quiet)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        summary = run_quality(cfg, progress)
+    except _EXPECTED as exc:
+        _fail(str(exc))
+        sys.exit(1)
+    finally:
+        bar.close()
+    click.echo(markdown_table(summary))
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=1) + "\n")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "render_
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TILE_LR = 192
+DEFAULT_TILE_LR = 256  # LR pixels per tile side: larger tiles waste less encoder work on halos
 DEFAULT_CHUNK_QUERIES = 2048  # measured: small chunks stay in cache (benchmarks/)
 PRECISIONS = ("auto", "fp32", "int8", "bf16", "fp16")
 
