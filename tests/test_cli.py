@@ -107,9 +107,10 @@ def test_models_and_convert(tmp_path, jpeg):
 def test_bench_quality_command(tmp_path):
     from conftest import BENCH
 
-    r = run("bench", "quality", "--data", BENCH / "Set5", "--scales", "4", "--out", tmp_path / "o",
+    r = run("bench", "quality", "--data", BENCH / "Set5", "--scales", "3,4", "--out", tmp_path / "o",
             "--json", tmp_path / "r.json", "-q")
     assert r.exit_code == 0, r.output
     assert "| Set5 | clean | x4 | bicubic |" in r.output and (tmp_path / "r.json").is_file()
+    assert (tmp_path / "o" / "crops_Set5_clean_x4.png").is_file()
     r = run("bench", "quality", "--data", tmp_path / "missing", "--out", tmp_path / "o2", "-q")
     assert r.exit_code == 1 and r.output.startswith("error:") and "does not exist" in r.output

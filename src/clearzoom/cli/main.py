@@ -182,14 +182,17 @@ def bench() -> None:
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Also write the summary records here.")
 @click.option("--precision", default="fp32", show_default=True,
               type=click.Choice(["auto", "fp32", "int8", "bf16", "fp16"]))
+@click.option("--figures/--no-figures", default=True, show_default=True,
+              help="Plots (PNG+SVG, needs matplotlib) and crop sheets in the output folder.")
 @click.option("-q", "--quiet", is_flag=True)
-def bench_quality(data, scales, degrade, methods, out_dir, json_out, precision, quiet) -> None:
+def bench_quality(data, scales, degrade, methods, out_dir, json_out, precision, figures,
+                  quiet) -> None:
     """PSNR-Y / SSIM / PSNR-B of methods on image folders, by LIIF's benchmark protocol."""
     import json
 
     from tqdm import tqdm
 
-    from ..eval.runner import BenchConfig, markdown_table, run_quality
+    from ..eval.runner import BenchConfig, markdown_table, run_quality, write_figures
 
     try:
         cfg = BenchConfig(data=tuple(Path(d) for d in data.split(",")),
@@ -206,6 +209,8 @@ def bench_quality(data, scales, degrade, methods, out_dir, json_out, precision, 
 
     try:
         summary = run_quality(cfg, progress)
+        if figures:
+            write_figures(cfg, summary)
     except _EXPECTED as exc:
         _fail(str(exc))
         sys.exit(1)

@@ -193,3 +193,25 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
     _write_atomic(cfg.out_dir / "summary.md", markdown_table(summary))
     return summary
 
+
+
+def write_figures(cfg: BenchConfig, summary: list[dict]) -> list[Path]:
+    """Plots of the summary and, per dataset/degradation/scale, a crop sheet of its first image:
+    LR (nearest) | each method | ground truth, on the most detailed region."""
+    from .figures import crop_sheet, plot_results
+
+    written = plot_results(summary, cfg.out_dir)
+    methods = {m: _method(m, cfg.precision) for m in cfg.methods}
+    for d in cfg.data:
+        first = _images(Path(d))[0]
+        for deg in cfg.degradations:
+            for scale in cfg.scales:
+                hr, lr = make_lr(load_rgb(first), scale, parse_degradation(deg))
+                hw = tuple(hr.shape[-2:])
+                near = torch.nn.functional.interpolate(lr[None], size=hw, mode="nearest")[0]
+                panels = [("LR input", near)]
+                panels += [(m, quantize(fn(lr, hw))) for m, fn in methods.items()]
+                panels.append(("ground truth", hr))
+                name = f"crops_{Path(d).name}_{deg.replace(':', '')}_x{scale}.png"
+                written.append(crop_sheet(panels, cfg.out_dir / name))
+    return written
