@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from clearzoom.checkpoints import load_model  # noqa: E402
-from clearzoom.eval.protocol import evaluate_image, load_rgb  # noqa: E402
+from clearzoom.eval.protocol import evaluate_image, is_gray, load_rgb  # noqa: E402
 from clearzoom.inference.engine import RenderOptions, resolve_precision  # noqa: E402
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "bench"
@@ -33,8 +33,8 @@ def evaluate(model, sets: list[str], cases: list[tuple[int, int | None]], precis
     for set_name in sets:
         files = sorted((BENCH / set_name).glob("*.png"))
         for scale, quality in cases:
-            res = [evaluate_image(model, load_rgb(f), scale, jpeg_quality=quality, options=opts)
-                   for f in files]
+            res = [evaluate_image(model, load_rgb(f), scale, jpeg_quality=quality, options=opts,
+                                  gray=is_gray(f)) for f in files]
             row = {"set": set_name, "scale": scale,
                    "degradation": f"jpeg:{quality}" if quality else "clean",
                    "precision": opts.precision,

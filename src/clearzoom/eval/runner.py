@@ -33,8 +33,8 @@ from ..data.degrade import quantize
 from ..data.resize import imresize
 from ..errors import ClearZoomError
 from ..inference.engine import RenderOptions, resolve_precision
-from .metrics import psnr, psnr_b, ssim, to_y
-from .protocol import load_rgb, make_lr, render_full
+from .metrics import psnr_b, ssim
+from .protocol import is_gray, load_rgb, make_lr, measured_channel, psnr_protocol, render_full
 
 __all__ = ["BenchConfig", "parse_degradation", "run_quality"]
 
@@ -168,7 +168,7 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
         cell_rows = []
         for path in datasets[ds]:
             try:
-                hr = load_rgb(path)
+                hr, gray = load_rgb(path), is_gray(path)
             except (OSError, ValueError, SyntaxError) as exc:
                 log.warning("skipping %s: %s", path, exc)
                 finished += 1
@@ -177,10 +177,10 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
             t = time.perf_counter()
             sr = quantize(methods[m](lr, tuple(hr.shape[-2:])))
             secs = time.perf_counter() - t
-            y_sr, y_hr = to_y(sr), to_y(hr)
+            y_sr, y_hr = measured_channel(sr, gray), measured_channel(hr, gray)
             cell_rows.append({
                 "dataset": ds, "image": path.name, "degradation": deg, "scale": scale, "method": m,
-                "psnr_y": round(psnr(sr, hr, shave=scale), 4),
+                "psnr_y": round(psnr_protocol(sr, hr, scale, gray), 4),
                 "ssim": round(ssim(y_sr, y_hr, shave=scale), 5),
                 "psnr_b": round(psnr_b(y_sr, y_hr), 4), "seconds": round(secs, 4)})
             finished += 1
