@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["pixel_centers", "make_coord", "make_cell", "nearest_index"]
+__all__ = ["centers_of", "make_cell", "make_coord", "nearest_index", "pixel_centers"]
 
 
 def pixel_centers(n: int, start: int = 0, count: int | None = None, *, device=None) -> torch.Tensor:
@@ -30,9 +30,13 @@ def pixel_centers(n: int, start: int = 0, count: int | None = None, *, device=No
     Shape: ``(count,)`` float32.
     """
     count = n - start if count is None else count
-    idx = torch.arange(start, start + count, dtype=torch.float32, device=device)
+    return centers_of(torch.arange(start, start + count, device=device), n)
+
+
+def centers_of(idx: torch.Tensor, n: int) -> torch.Tensor:
+    """Centres of the pixels with (integer) indices ``idx`` on an axis of ``n`` pixels. float32."""
     r = 1.0 / n
-    return -1.0 + r + (2.0 * r) * idx
+    return -1.0 + r + (2.0 * r) * idx.to(torch.float32)
 
 
 def make_coord(

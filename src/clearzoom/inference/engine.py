@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..coords import make_cell, make_coord
+from ..coords import centers_of, make_cell, make_coord
 from ..models.liif import bilinear_sample
 from ..models.model import Model
 from .tiling import Tile, TilePlan, plan_tiles
@@ -29,6 +29,7 @@ __all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "render_
 log = logging.getLogger(__name__)
 
 DEFAULT_TILE_LR = 256  # LR pixels per tile side: larger tiles waste less encoder work on halos
+MAX_TILE_OUT_SIDE = 2048  # output pixels per tile side, at most (memory of one tile's result)
 DEFAULT_CHUNK_QUERIES = 2048  # measured: small chunks stay in cache (benchmarks/)
 PRECISIONS = ("auto", "fp32", "int8", "bf16", "fp16")
 
@@ -135,7 +136,10 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
     dev = options.device
     h, w = color.shape[-2:]
     window = window if window is not None else (0, 0, *out_hw)
-    plan = plan_for(model, (h, w), out_hw, window, options.tile_lr)
+    # bound each tile's output too (at x64 a 256-pixel tile would be 268 MP): <= ~4 MP per tile
+    scale = max(out_hw[0] / h, out_hw[1] / w)
+    tile_lr = max(8, min(options.tile_lr, int(MAX_TILE_OUT_SIDE / scale)))
+    plan = plan_for(model, (h, w), out_hw, window, tile_lr)
     log.debug("render %sx%s -> %sx%s window %s: %s", w, h, out_hw[1], out_hw[0], window,
               plan.describe())
     hidden = int8_hidden_layers(net) if options.precision == "int8" else None
@@ -151,11 +155,12 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
             proj = proj[:, cy:cy + ch, cx:cx + cw].float().contiguous()
             inp = inp[:, :, cy:cy + ch, cx:cx + cw].contiguous()
             y0, x0, th, tw = tile.out_window
-            coord = make_coord(out_hw, window=(y0, x0, th, tw), device=dev)
             cell = make_cell(out_hw, 1, device=dev).view(1, 1, 2)  # the same for every query
             out = torch.empty(th * tw, 3, dtype=torch.float32, device=dev)
-            for s in range(0, coord.shape[0], options.chunk_queries):
-                c = coord[s:s + options.chunk_queries].unsqueeze(0)
+            for s in range(0, th * tw, options.chunk_queries):
+                idx = torch.arange(s, min(s + options.chunk_queries, th * tw), device=dev)
+                c = torch.stack([centers_of(y0 + idx // tw, out_hw[0]),
+                                 centers_of(x0 + idx % tw, out_hw[1])], dim=-1).unsqueeze(0)
                 pred = net.decode(proj, c, cell, inp=inp,
                                   grid_hw=(h, w), offset=(ty.core_start, tx.core_start),
                                   hidden_layers=hidden)
