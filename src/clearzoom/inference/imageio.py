@@ -113,7 +113,7 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
                 raise InvalidInputError(f"{path}: the image is empty (0 pixels)")
             header = _png_header(path) if fmt == "PNG" else None
             if header is not None and header[0] == 16 and header[1] in (2, 4, 6):
-                return _read_png16(path, oriented, im), meta
+                return _read_png16(path, im), meta
             return oriented.copy(), meta
     except InvalidInputError:
         raise
@@ -125,15 +125,12 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
         raise InvalidInputError(f"{path}: cannot decode the image ({exc})") from None
 
 
-def _read_png16(path: Path, oriented: Image.Image, original: Image.Image) -> np.ndarray:
+def _read_png16(path: Path, original: Image.Image) -> np.ndarray:
     import png  # pypng
 
     w, h, rows, info = png.Reader(filename=str(path)).asDirect()
-    planes = info["planes"]
-    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(h, w, planes)
-    if oriented.size != original.size or oriented is not original:
-        arr = _orient_array(arr, original)
-    return arr
+    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(h, w, info["planes"])
+    return _orient_array(arr, original)
 
 
 def _orient_array(arr: np.ndarray, im: Image.Image) -> np.ndarray:
