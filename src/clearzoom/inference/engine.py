@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "render_
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TILE_LR = 256  # LR pixels per tile side: larger tiles waste less encoder work on halos
+DEFAULT_TILE_LR = 384  # LR pixels per tile side: larger tiles waste less encoder work on halos
 MAX_TILE_OUT_SIDE = 2048  # output pixels per tile side, at most (memory of one tile's result)
 DEFAULT_CHUNK_QUERIES = 2048  # measured: small chunks stay in cache (benchmarks/)
 PRECISIONS = ("auto", "fp32", "int8", "bf16", "fp16")
@@ -148,12 +148,18 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
             ty, tx = tile.y, tile.x
             crop = color[:, ty.crop_start:ty.crop_stop, tx.crop_start:tx.crop_stop].to(dev)
             inp = ((crop - norm.inp_sub) / norm.inp_div).unsqueeze(0)
-            # channels-last convolutions: 1.3-1.5x faster encoder on CPU (benchmarks/README.md)
-            proj = net.project(net.gen_feat(inp.contiguous(memory_format=torch.channels_last)))
-            cy, cx = ty.core_start - ty.crop_start, tx.core_start - tx.crop_start
+            # channels-last convolutions: 1.3-1.5x faster encoder on CPU (benchmarks/RESULTS.md)
+            feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last))
+            # project only the core plus the 1-pixel ring its 3x3 unfold reads (or the image edge)
+            fy0, fy1 = max(ty.core_start - 1, ty.crop_start), min(ty.core_stop + 1, ty.crop_stop)
+            fx0, fx1 = max(tx.core_start - 1, tx.crop_start), min(tx.core_stop + 1, tx.crop_stop)
+            proj = net.project(feat[:, :, fy0 - ty.crop_start:fy1 - ty.crop_start,
+                                    fx0 - tx.crop_start:fx1 - tx.crop_start])
+            cy, cx = ty.core_start - fy0, tx.core_start - fx0
             ch, cw = ty.core_stop - ty.core_start, tx.core_stop - tx.core_start
             proj = proj[:, cy:cy + ch, cx:cx + cw].float().contiguous()
-            inp = inp[:, :, cy:cy + ch, cx:cx + cw].contiguous()
+            iy, ix = ty.core_start - ty.crop_start, tx.core_start - tx.crop_start
+            inp = inp[:, :, iy:iy + ch, ix:ix + cw].contiguous()
             y0, x0, th, tw = tile.out_window
             cell = make_cell(out_hw, 1, device=dev).view(1, 1, 2)  # the same for every query
             out = torch.empty(th * tw, 3, dtype=torch.float32, device=dev)
