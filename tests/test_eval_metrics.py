@@ -71,3 +71,19 @@ def test_psnr_b_penalises_blocking_only():
     mse_psnr = lambda a: -10 * math.log10(float(((a - ref) ** 2).mean()))  # noqa: E731
     assert psnr_b(blocky, ref) < mse_psnr(blocky) - 0.5  # blocking costs extra
     assert psnr_b(ref, ref) == float("inf")
+
+
+def test_psnr_b_closed_form():
+    """Yim & Bovik's definitions worked by hand on a 16x16 image with one block edge per axis:
+    left half a, right half b. Only the 16 pairs across column 7|8 differ, out of N_B = 32
+    boundary pairs (16 across column 7|8, 16 across row 7|8), so D_B = (a-b)^2 / 2, D_Bc = 0,
+    eta = log2(8) / log2(16) = 3/4 and BEF = 3/4 * (a-b)^2 / 2."""
+    from clearzoom.eval.metrics import psnr_b
+
+    a, b, c = 0.40, 0.55, 0.50
+    x = torch.full((16, 16), a, dtype=torch.float64)
+    x[:, 8:] = b
+    ref = torch.full((16, 16), c, dtype=torch.float64)
+    mse = ((a - c) ** 2 + (b - c) ** 2) / 2
+    bef = 0.75 * (a - b) ** 2 / 2
+    assert abs(psnr_b(x, ref) - (-10 * math.log10(mse + bef))) < 1e-9

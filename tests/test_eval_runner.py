@@ -37,3 +37,32 @@ def test_bad_definitions(tmp_path):
     (folder / "bird.png").write_bytes((BENCH / "Set5" / "bird.png").read_bytes())
     s = run_quality(BenchConfig(data=(folder,), scales=(2,), out_dir=tmp_path / "o"))
     assert s[0]["images"] == 1  # the bad file was reported and skipped
+
+
+def test_yaml_definition_and_published_numbers(tmp_path):
+    from clearzoom.eval.runner import config_from_yaml, published_beside
+
+    (tmp_path / "b.yaml").write_text(
+        f"data: [{BENCH / 'Set5'}]\nscales: [4]\ndegrade: clean\nmethods: [bicubic]\nout: res\n")
+    cfg = config_from_yaml(tmp_path / "b.yaml")
+    assert cfg.out_dir == tmp_path / "res" and cfg.scales == (4,) and cfg.degradations == ("clean",)
+    summary = run_quality(cfg)
+    table = published_beside(summary)
+    assert "| Set5 | clean | x4 | RDN-LIIF (published) | 32.50 |" in table
+    assert "| Set5 | clean | x4 | bicubic (standard) | 28.42 |" in table
+    assert "Beside the published numbers" in (tmp_path / "res" / "summary.md").read_text()
+    (tmp_path / "bad.yaml").write_text("data: [x]\nscale: [2]\n")
+    with pytest.raises(BenchError, match="unknown key"):
+        config_from_yaml(tmp_path / "bad.yaml")
+
+
+def test_official_checkpoint_as_a_method(tmp_path):
+    from conftest import OFFICIAL
+
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "bird.png").write_bytes((BENCH / "Set5" / "bird.png").read_bytes())
+    ckpt = OFFICIAL / "edsr-baseline-liif-random-seed0.pth"
+    s = run_quality(BenchConfig(data=(folder,), scales=(4,), methods=(str(ckpt),), out_dir=tmp_path / "o"))
+    assert s[0]["method"] == str(ckpt) and s[0]["images"] == 1
+    assert s[0]["psnr_y"] < 20  # random weights: far from bicubic, but measured

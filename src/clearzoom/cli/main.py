@@ -172,7 +172,9 @@ def bench() -> None:
 
 
 @bench.command("quality")
-@click.option("--data", required=True, help="Dataset folder(s), comma-separated (name = folder name).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="A YAML benchmark definition (data, scales, degrade, methods, out, precision).")
+@click.option("--data", help="Dataset folder(s), comma-separated (name = folder name).")
 @click.option("--scales", default="2,3,4", show_default=True)
 @click.option("--degrade", default="clean", show_default=True, help="clean,jpeg:10,jpeg:30,...")
 @click.option("--methods", default="bicubic", show_default=True,
@@ -185,22 +187,27 @@ def bench() -> None:
 @click.option("--figures/--no-figures", default=True, show_default=True,
               help="Plots (PNG+SVG, needs matplotlib) and crop sheets in the output folder.")
 @click.option("-q", "--quiet", is_flag=True)
-def bench_quality(data, scales, degrade, methods, out_dir, json_out, precision, figures,
-                  quiet) -> None:
+def bench_quality(config_path, data, scales, degrade, methods, out_dir, json_out, precision,
+                  figures, quiet) -> None:
     """PSNR-Y / SSIM / PSNR-B of methods on image folders, by LIIF's benchmark protocol."""
     import json
 
     from tqdm import tqdm
 
-    from ..eval.runner import BenchConfig, markdown_table, run_quality, write_figures
+    from ..eval.runner import (BenchConfig, config_from_yaml, markdown_table, published_beside,
+                               run_quality, write_figures)
 
+    if (config_path is None) == (data is None):
+        raise click.UsageError("give --config FILE or --data DIR[,DIR]")
     try:
-        cfg = BenchConfig(data=tuple(Path(d) for d in data.split(",")),
-                          scales=tuple(int(s) for s in scales.split(",")),
-                          degradations=tuple(degrade.split(",")), methods=tuple(methods.split(",")),
-                          out_dir=out_dir, precision=precision)
-    except ValueError:
-        raise click.BadParameter("scales must be whole numbers, e.g. 2,3,4") from None
+        cfg = config_from_yaml(config_path) if config_path else BenchConfig(
+            data=tuple(Path(d) for d in data.split(",")),
+            scales=tuple(int(s) for s in scales.split(",")),
+            degradations=tuple(degrade.split(",")), methods=tuple(methods.split(",")),
+            out_dir=out_dir, precision=precision)
+    except _EXPECTED as exc:
+        _fail(str(exc) if config_path else "scales must be whole numbers, e.g. 2,3,4")
+        sys.exit(1)
     bar = tqdm(unit="img", disable=quiet)
 
     def progress(done: int, total: int) -> None:
@@ -217,6 +224,7 @@ def bench_quality(data, scales, degrade, methods, out_dir, json_out, precision, 
     finally:
         bar.close()
     click.echo(markdown_table(summary))
+    click.echo(published_beside(summary))
     if json_out:
         json_out.write_text(json.dumps(summary, indent=1) + "\n")
 

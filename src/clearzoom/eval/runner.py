@@ -36,7 +36,8 @@ from ..inference.engine import RenderOptions, resolve_precision
 from .metrics import psnr_b, ssim
 from .protocol import is_gray, load_rgb, make_lr, measured_channel, psnr_protocol, render_full
 
-__all__ = ["BenchConfig", "parse_degradation", "run_quality"]
+__all__ = ["BenchConfig", "config_from_yaml", "parse_degradation", "published_beside", "run_quality",
+           "write_figures"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,66 @@ class BenchConfig:
     out_dir: Path = Path("bench-results")
     precision: str = "fp32"
     extra: dict = field(default_factory=dict)
+
+
+_YAML_KEYS = {"data", "scales", "degrade", "methods", "out", "precision"}
+
+
+def _as_list(v) -> list:
+    return [x.strip() for x in v.split(",")] if isinstance(v, str) else list(v)
+
+
+def config_from_yaml(path: str | Path) -> BenchConfig:
+    """A benchmark definition from YAML; relative paths are relative to the YAML file. Keys::
+
+        data: [../shared/data/bench/Set5, ../shared/data/bench/Set14]
+        scales: [2, 3, 4]
+        degrade: [clean, jpeg:10, jpeg:30]
+        methods: [bicubic, lanczos, clearzoom:clearzoom-small]
+        out: bench-results
+        precision: fp32
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise BenchError(f"{path}: cannot read the benchmark definition ({exc})") from None
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise BenchError(f"{path}: a benchmark definition is a mapping with at least 'data'")
+    unknown = set(doc) - _YAML_KEYS
+    if unknown:
+        raise BenchError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(_YAML_KEYS)}")
+    base = path.parent
+    resolve = lambda p: Path(p) if Path(p).is_absolute() else base / p  # noqa: E731
+    try:
+        scales = tuple(int(x) for x in _as_list(doc.get("scales", [2, 3, 4])))
+    except (TypeError, ValueError):
+        raise BenchError(f"{path}: scales must be whole numbers") from None
+    return BenchConfig(
+        data=tuple(resolve(d) for d in _as_list(doc["data"])), scales=scales,
+        degradations=tuple(_as_list(doc.get("degrade", ["clean"]))),
+        methods=tuple(_as_list(doc.get("methods", ["bicubic"]))),
+        out_dir=resolve(doc.get("out", "bench-results")), precision=str(doc.get("precision", "fp32")))
+
+
+def published_beside(summary: list[dict]) -> str:
+    """Markdown: our rows next to the published numbers for the same dataset/degradation/scale."""
+    from .published import PUBLISHED
+
+    lines = ["| dataset | degradation | scale | method | PSNR-Y | protocol | source |",
+             "|---|---|---|---|---|---|---|"]
+    keys = {(r["dataset"], r["degradation"], r["scale"]) for r in summary}
+    for ds, deg, scale in sorted(keys):
+        for r in summary:
+            if (r["dataset"], r["degradation"], r["scale"]) == (ds, deg, scale):
+                lines.append(f"| {ds} | {deg} | x{scale} | {r['method']} | {r['psnr_y']:.2f} | "
+                             "PSNR-Y, LIIF rules (this run) | clearzoom bench |")
+        for (pds, pdeg, pscale, method), (v, protocol, source) in PUBLISHED.items():
+            if (pds, pdeg, pscale) == (ds, deg, scale):
+                lines.append(f"| {ds} | {deg} | x{scale} | {method} | {v:.2f} | {protocol} | {source} |")
+    return "\n".join(lines) + "\n"
 
 
 def parse_degradation(text: str) -> int | None:
@@ -190,7 +251,8 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
         _write_atomic(csv_path, _csv_text(rows))
     summary = summarise(rows)
     _write_atomic(cfg.out_dir / "results.json", json.dumps(summary, indent=1) + "\n")
-    _write_atomic(cfg.out_dir / "summary.md", markdown_table(summary))
+    _write_atomic(cfg.out_dir / "summary.md", markdown_table(summary) + "\n## Beside the published"
+                  " numbers\n\n" + published_beside(summary))
     return summary
 
 
