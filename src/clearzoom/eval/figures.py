@@ -41,17 +41,21 @@ def plot_results(summary: list[dict], out_dir: Path) -> list[Path]:
             written.append(p)
         plt.close(fig)
 
+    def panel(ax, rows: list[dict], x_of, title: str, xlabel: str) -> None:
+        for m in methods:
+            pts = sorted((x_of(r), r["psnr_y"]) for r in rows if r["method"] == m)
+            if pts:
+                ax.plot(*zip(*pts), marker="o", label=m)
+        ax.set(title=title, xlabel=xlabel, ylabel="PSNR-Y (dB)")
+        ax.grid(alpha=0.3)
+
     clean = [r for r in summary if r["degradation"] == "clean"]
     if len({r["scale"] for r in clean}) > 1:
         fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6), squeeze=False,
                                  layout="constrained")
         for ax, ds in zip(axes[0], datasets):
-            for m in methods:
-                pts = sorted((r["scale"], r["psnr_y"]) for r in clean if r["dataset"] == ds and r["method"] == m)
-                if pts:
-                    ax.plot(*zip(*pts), marker="o", label=m)
-            ax.set(title=f"{ds}: clean LR", xlabel="scale", ylabel="PSNR-Y (dB)")
-            ax.grid(alpha=0.3)
+            panel(ax, [r for r in clean if r["dataset"] == ds], lambda r: r["scale"],
+                  f"{ds}: clean LR", "scale")
         axes[0][0].legend(fontsize=8)
         save(fig, "psnr_vs_scale")
     jpeg = [r for r in summary if r["degradation"].startswith("jpeg:")]
@@ -61,13 +65,9 @@ def plot_results(summary: list[dict], out_dir: Path) -> list[Path]:
                                  squeeze=False, layout="constrained")
         for i, s in enumerate(scales):
             for ax, ds in zip(axes[i], datasets):
-                for m in methods:
-                    pts = sorted((int(r["degradation"].split(":")[1]), r["psnr_y"]) for r in jpeg
-                                 if r["dataset"] == ds and r["method"] == m and r["scale"] == s)
-                    if pts:
-                        ax.plot(*zip(*pts), marker="o", label=m)
-                ax.set(title=f"{ds}: x{s} from JPEG LR", xlabel="JPEG quality", ylabel="PSNR-Y (dB)")
-                ax.grid(alpha=0.3)
+                panel(ax, [r for r in jpeg if r["dataset"] == ds and r["scale"] == s],
+                      lambda r: int(r["degradation"].split(":")[1]), f"{ds}: x{s} from JPEG LR",
+                      "JPEG quality")
         axes[0][0].legend(fontsize=8)
         save(fig, "psnr_vs_jpeg")
     return written
