@@ -114,3 +114,18 @@ def test_bench_quality_command(tmp_path):
     assert (tmp_path / "o" / "crops_Set5_clean_x4.png").is_file()
     r = run("bench", "quality", "--data", tmp_path / "missing", "--out", tmp_path / "o2", "-q")
     assert r.exit_code == 1 and r.output.startswith("error:") and "does not exist" in r.output
+
+
+def test_bench_speed_command(tmp_path):
+    r = run("bench", "speed", "--sizes", "32", "--scales", "2", "--precisions", "fp32",
+            "--threads", "1", "--repeats", "1", "--json", tmp_path / "s.json")
+    assert r.exit_code == 0, r.output
+    import json
+
+    d = json.loads((tmp_path / "s.json").read_text())
+    assert d["machine"]["cores"] >= 1 and d["machine"]["torch"]
+    (row,) = d["rows"]
+    assert row["output"] == "64x64" and row["ms_per_mp"] > 0 and 50 < row["peak_rss_mb"] < 4000
+    r = run("bench", "speed", "--model", tmp_path / "missing.pth", "--sizes", "32", "--scales", "2",
+            "--precisions", "fp32", "--threads", "1", "--repeats", "1")
+    assert r.exit_code == 1 and "neither a model name" in r.output

@@ -168,7 +168,7 @@ def convert(src: Path, dst: Path, overwrite: bool) -> None:
 
 @main.group()
 def bench() -> None:
-    """Benchmarks: quality on image folders (speed: benchmarks/bench_speed.py)."""
+    """Benchmarks: quality on image folders; speed and memory of the engine."""
 
 
 @bench.command("quality")
@@ -227,6 +227,47 @@ def bench_quality(config_path, data, scales, degrade, methods, out_dir, json_out
     click.echo(published_beside(summary))
     if json_out:
         json_out.write_text(json.dumps(summary, indent=1) + "\n")
+
+
+@bench.command("speed")
+@click.option("--model", "models_", default="clearzoom-small", show_default=True,
+              help="Model name(s) or file(s), comma-separated.")
+@click.option("--sizes", default="256,1024", show_default=True, help="Input sides in pixels.")
+@click.option("--scales", default="2,4", show_default=True)
+@click.option("--precisions", default="fp32,auto", show_default=True)
+@click.option("--threads", "threads_", default="1,2", show_default=True, help="Thread counts.")
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option("--window-mp", default=1.0, show_default=True, type=float,
+              help="Render at most this many output megapixels (a centred window).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the records here.")
+def bench_speed(models_, sizes, scales, precisions, threads_, repeats, window_mp, json_out) -> None:
+    """ms per output megapixel and peak RSS, each configuration in a fresh process."""
+    import json
+
+    from ..eval.speed import SpeedCase, machine_info, run_case
+
+    try:
+        cases = [SpeedCase(m, int(sz), float(sc), p, int(t), repeats, window_mp)
+                 for m in models_.split(",") for sz in sizes.split(",") for sc in scales.split(",")
+                 for p in precisions.split(",") for t in threads_.split(",")]
+    except ValueError:
+        raise click.BadParameter("sizes, scales and threads must be numbers") from None
+    machine = machine_info()
+    click.echo("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()))
+    click.echo("| model | input | scale | precision | threads | ms per output MP | peak RSS (MB) |")
+    click.echo("|---|---|---|---|---|---|---|")
+    rows = []
+    for case in cases:
+        try:
+            r = run_case(case)
+        except _EXPECTED as exc:
+            _fail(str(exc))
+            sys.exit(1)
+        rows.append(r)
+        click.echo(f"| {r['model']} | {r['size']}x{r['size']} | x{r['scale']:g} | {r['precision_used']} "
+                   f"| {r['threads']} | {r['ms_per_mp']} | {r['peak_rss_mb']} |")
+    if json_out:
+        json_out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover
