@@ -28,7 +28,7 @@ from ..models.model import Model
 from .metrics import psnr, to_y
 
 __all__ = ["ImageResult", "evaluate_image", "is_gray", "load_rgb", "luma", "make_lr",
-           "measured_channel", "psnr_protocol", "render_full"]
+           "measured_channel", "psnr_div2k", "psnr_matlab", "psnr_protocol", "render_full"]
 
 
 def load_rgb(path: str | Path) -> torch.Tensor:
@@ -59,6 +59,22 @@ def psnr_protocol(sr: torch.Tensor, hr: torch.Tensor, scale: int, gray: bool = F
     if gray:
         return psnr(luma(sr)[None], hr[:1].double(), shave=scale, y_channel=False)
     return psnr(sr, hr, shave=scale)
+
+
+def psnr_matlab(sr: torch.Tensor, hr: torch.Tensor, scale: int, gray: bool = False) -> float:
+    """PSNR as the classic MATLAB evaluation scripts compute it (the "standard" bicubic values):
+    ``rgb2ycbcr`` on 8-bit images, so Y is *rounded* to 8 bits, then PSNR on Y, shave = scale.
+    Grey sources are measured on their 8-bit grey values."""
+    def y8(img: torch.Tensor) -> torch.Tensor:
+        if gray:
+            return (luma(img) * 255).round()
+        return (to_y(img) * 255).round()
+    return psnr(y8(sr)[None] / 255, y8(hr)[None] / 255, shave=scale, y_channel=False)
+
+
+def psnr_div2k(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
+    """LIIF's DIV2K rule: PSNR on RGB, shave = scale + 6."""
+    return psnr(sr, hr, shave=scale + 6, y_channel=False)
 
 
 def make_lr(hr: torch.Tensor, scale: int, jpeg_quality: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:

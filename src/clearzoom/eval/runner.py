@@ -34,7 +34,8 @@ from ..data.resize import imresize
 from ..errors import ClearZoomError
 from ..inference.engine import RenderOptions, resolve_precision
 from .metrics import psnr_b, ssim
-from .protocol import is_gray, load_rgb, make_lr, measured_channel, psnr_protocol, render_full
+from .protocol import (is_gray, load_rgb, make_lr, measured_channel, psnr_div2k, psnr_matlab,
+                       psnr_protocol, render_full)
 
 __all__ = ["BenchConfig", "config_from_yaml", "parse_degradation", "published_beside", "run_quality",
            "write_figures"]
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 CSV_FIELDS = ["dataset", "image", "degradation", "scale", "method", "psnr_y", "ssim", "psnr_b",
-              "seconds"]
+              "seconds", "psnr_y_matlab", "psnr_rgb_div2k"]
 
 
 class BenchError(ClearZoomError, ValueError):
@@ -186,19 +187,22 @@ def summarise(rows: list[dict]) -> list[dict]:
     out = []
     for (ds, deg, scale, method), rs in groups.items():
         rec = {"dataset": ds, "degradation": deg, "scale": scale, "method": method}
-        for k in ("psnr_y", "ssim", "psnr_b", "seconds"):
-            rec[k] = round(float(np.mean([float(r[k]) for r in rs])), 4)
+        for k in ("psnr_y", "ssim", "psnr_b", "seconds", "psnr_y_matlab", "psnr_rgb_div2k"):
+            if all(r.get(k) not in (None, "") for r in rs):  # older CSVs lack the last two
+                rec[k] = round(float(np.mean([float(r[k]) for r in rs])), 4)
         rec["images"] = len(rs)
         out.append(rec)
     return out
 
 
 def markdown_table(summary: list[dict]) -> str:
-    lines = ["| dataset | degradation | scale | method | PSNR-Y | SSIM | PSNR-B | s/image |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | degradation | scale | method | PSNR-Y | SSIM | PSNR-B | PSNR-Y (MATLAB) "
+             "| PSNR-RGB (DIV2K rule) | s/image |", "|---|---|---|---|---|---|---|---|---|---|"]
+    fmt = lambda r, k: f"{r[k]:.2f}" if k in r else "-"  # noqa: E731
     for r in summary:
         lines.append(f"| {r['dataset']} | {r['degradation']} | x{r['scale']} | {r['method']} | "
-                     f"{r['psnr_y']:.2f} | {r['ssim']:.4f} | {r['psnr_b']:.2f} | {r['seconds']:.2f} |")
+                     f"{r['psnr_y']:.2f} | {r['ssim']:.4f} | {r['psnr_b']:.2f} | "
+                     f"{fmt(r, 'psnr_y_matlab')} | {fmt(r, 'psnr_rgb_div2k')} | {r['seconds']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -243,7 +247,9 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
                 "dataset": ds, "image": path.name, "degradation": deg, "scale": scale, "method": m,
                 "psnr_y": round(psnr_protocol(sr, hr, scale, gray), 4),
                 "ssim": round(ssim(y_sr, y_hr, shave=scale), 5),
-                "psnr_b": round(psnr_b(y_sr, y_hr), 4), "seconds": round(secs, 4)})
+                "psnr_b": round(psnr_b(y_sr, y_hr), 4), "seconds": round(secs, 4),
+                "psnr_y_matlab": round(psnr_matlab(sr, hr, scale, gray), 4),
+                "psnr_rgb_div2k": round(psnr_div2k(sr, hr, scale), 4)})
             finished += 1
             if progress:
                 progress(finished, total)
