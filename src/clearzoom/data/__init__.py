@@ -1,0 +1,1 @@
+"""Data: MATLAB-style resizing and replayable degradations."""

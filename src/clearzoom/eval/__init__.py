@@ -1,0 +1,1 @@
+"""Evaluation: metrics, the benchmark protocol, the quality and speed runners."""
