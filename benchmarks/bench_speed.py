@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
-import platform
 import statistics
 import sys
 import time
@@ -35,28 +33,10 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.reference_liif import reference_query_rgb  # noqa: E402
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.coords import make_coord  # noqa: E402
+from clearzoom.eval.speed import centred_window, cpu_name  # noqa: E402
 from clearzoom.inference.engine import RenderOptions, render_color, resolve_precision  # noqa: E402
 
 OFFICIAL = ROOT.parent / "shared" / "fixtures" / "liif-official" / "edsr-baseline-liif-random-seed0.pth"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def centred_window(out_hw, max_px):
-    h, w = out_hw
-    if h * w <= max_px:
-        return (0, 0, h, w)
-    ww = min(w, max(1, int(math.sqrt(max_px))))
-    wh = min(h, max(1, max_px // ww))
-    return ((h - wh) // 2, (w - ww) // 2, wh, ww)
 
 
 def time_ours(model, x, out_hw, window, precision, repeats):

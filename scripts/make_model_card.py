@@ -29,14 +29,14 @@ def main() -> None:
         "## clearzoom-small (the default model)", "",
         f"*{model.description}*", "",
         "| | |", "|---|---|",
-        f"| architecture | LIIF: EDSR encoder 8 residual blocks x 32 channels, feature unfolding, "
-        f"local ensemble, cell decoding; MLP 128-128-128-128; global bilinear skip (predicts a "
-        f"residual over bilinear upsampling) |",
+        "| architecture | LIIF: EDSR encoder 8 residual blocks x 32 channels, feature unfolding, "
+        "local ensemble, cell decoding; MLP 128-128-128-128; global bilinear skip (predicts a "
+        "residual over bilinear upsampling) |",
         f"| parameters | {model.num_parameters:,} |",
         f"| file | `src/clearzoom/weights/clearzoom-small.safetensors` (safetensors, "
         f"{(ROOT / 'src/clearzoom/weights/clearzoom-small.safetensors').stat().st_size / 1e6:.2f} MB) |",
-        f"| data | `../shared/data/train` (BSD200, Wikipedia, Debian and wallpaper photos; 466 "
-        f"training images), every 20th file held out for validation |",
+        "| data | `../shared/data/train` (BSD200, Wikipedia, Debian and wallpaper photos; 466 "
+        "training images), every 20th file held out for validation |",
         "| recipe | 48x48 LR patches, scale r ~ U(1, 4), HR crop round(48 r), LR by MATLAB-style "
         "bicubic, 8-bit; half of the LR patches JPEG-compressed at quality U(15, 95), 4:2:0; "
         "flips/transpose; 1024 query pixels per patch; batch 16; L1; Adam 5e-4, cosine decay over "

@@ -5,7 +5,6 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from clearzoom.checkpoints import convert_checkpoint
 from clearzoom.cli.main import main
 from conftest import OFFICIAL
 

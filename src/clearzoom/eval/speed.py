@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["SpeedCase", "machine_info", "run_case"]
+__all__ = ["SpeedCase", "centred_window", "cpu_name", "machine_info", "run_case"]
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -37,7 +37,7 @@ def _cpu_name() -> str:
 def machine_info() -> dict:
     from ..inference.engine import cpu_has_fast_bf16
 
-    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "native_bf16": cpu_has_fast_bf16(), "python": platform.python_version()}
 
@@ -53,7 +53,7 @@ class SpeedCase:
     window_mp: float = 1.0
 
 
-def _window(out_hw: tuple[int, int], max_px: int) -> tuple[int, int, int, int]:
+def centred_window(out_hw: tuple[int, int], max_px: int) -> tuple[int, int, int, int]:
     h, w = out_hw
     if h * w <= max_px:
         return (0, 0, h, w)
@@ -71,7 +71,7 @@ def _measure(case: SpeedCase) -> dict:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(3, case.size, case.size, generator=g)
     out = max(1, int(math.floor(case.size * case.scale + 0.5)))
-    window = _window((out, out), int(case.window_mp * 1e6))
+    window = centred_window((out, out), int(case.window_mp * 1e6))
     opts = RenderOptions(precision=resolve_precision(case.precision, torch.device("cpu")))
     times = []
     for i in range(case.repeats + 1):
