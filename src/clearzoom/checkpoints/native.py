@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..atomic import atomic_path
 from ..errors import CheckpointError
 from ..models.configs import Normalization
 
@@ -43,14 +43,8 @@ def save_native(path: str | os.PathLike, *, spec: dict[str, Any], state_dict: di
     config = {"format": FORMAT, "spec": spec, "normalization": normalization.to_dict(),
               "description": description, "provenance": provenance or {}}
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={_KEY: json.dumps(config, sort_keys=True)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={_KEY: json.dumps(config, sort_keys=True)})
     return path
 
 

@@ -18,8 +18,6 @@ import csv
 import io
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..atomic import write_atomic
 from ..data.degrade import quantize
 from ..data.resize import imresize
 from ..errors import ClearZoomError
@@ -160,17 +159,6 @@ def _images(folder: Path) -> list[Path]:
     return files
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _csv_text(rows: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
@@ -254,10 +242,10 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
             if progress:
                 progress(finished, total)
         rows.extend(cell_rows)
-        _write_atomic(csv_path, _csv_text(rows))
+        write_atomic(csv_path, _csv_text(rows))
     summary = summarise(rows)
-    _write_atomic(cfg.out_dir / "results.json", json.dumps(summary, indent=1) + "\n")
-    _write_atomic(cfg.out_dir / "summary.md", markdown_table(summary) + "\n## Beside the published"
+    write_atomic(cfg.out_dir / "results.json", json.dumps(summary, indent=1) + "\n")
+    write_atomic(cfg.out_dir / "summary.md", markdown_table(summary) + "\n## Beside the published"
                   " numbers\n\n" + published_beside(summary))
     return summary
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..atomic import write_atomic
 from ..errors import InvalidInputError
 
 __all__ = ["Planes", "from_planes", "read_image", "to_planes", "write_image"]
@@ -290,15 +290,7 @@ def write_image(image: Image.Image | np.ndarray, path: str | os.PathLike, *,
         data = _png16_bytes(image, icc_profile, exif)
     else:
         data = _pil_bytes(image, fmt, icc_profile, exif, jpeg_quality)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
     return path
 
 
