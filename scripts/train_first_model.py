@@ -16,7 +16,6 @@ Validation: every 20th training file is held out; PSNR (RGB, shave 4) at x4 from
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import os
@@ -32,7 +31,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from clearzoom.coords import make_coord  # noqa: E402
+from clearzoom.data.degrade import jpeg_compress, quantize  # noqa: E402
 from clearzoom.data.resize import imresize  # noqa: E402
+from clearzoom.eval.metrics import psnr  # noqa: E402
 from clearzoom.models import registry  # noqa: E402
 
 SPEC = {
@@ -57,19 +58,6 @@ def load(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def quantise(x: torch.Tensor) -> torch.Tensor:
-    return (x.clamp(0, 1) * 255).round() / 255
-
-
-def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
-    arr = (x.permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, "JPEG", quality=quality, subsampling="4:2:0")
-    buf.seek(0)
-    with Image.open(buf) as im:
-        return torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1).float() / 255
-
-
 def sample(images: list[np.ndarray], rng: random.Random):
     inps, coords, cells, gts = [], [], [], []
     for _ in range(BATCH):
@@ -88,9 +76,9 @@ def sample(images: list[np.ndarray], rng: random.Random):
             hr = hr.flip(-2)
         if rng.random() < 0.5:
             hr = hr.transpose(-1, -2)
-        lr = quantise(imresize(hr.double(), size=(PATCH, PATCH)).float())
+        lr = quantize(imresize(hr.double(), size=(PATCH, PATCH)).float())
         if rng.random() < 0.5:
-            lr = jpeg(lr, rng.randint(15, 95))
+            lr = jpeg_compress(lr, rng.randint(15, 95))
         coord = make_coord((hr_size, hr_size))
         idx = torch.tensor(rng.sample(range(hr_size * hr_size), QUERIES))
         rgb = hr.reshape(3, -1).t()[idx]
@@ -110,17 +98,15 @@ def validate(model, val: list[np.ndarray], scale: int = 4, crop: int = 192) -> d
             h, w = img.shape[:2]
             y, x = (h - crop) // 2, (w - crop) // 2
             hr = torch.from_numpy(img[y:y + crop, x:x + crop].copy()).permute(2, 0, 1).float() / 255
-            lr = quantise(imresize(hr.double(), 1 / scale).float())
+            lr = quantize(imresize(hr.double(), 1 / scale).float())
             coord = make_coord((crop, crop))[None]
             cell = torch.full_like(coord, 2 / crop)
             inp = ((lr - 0.5) / 0.5)[None]
             pred = model(inp, coord, cell)[0] * 0.5 + 0.5
-            sr = quantise(pred.t().reshape(3, crop, crop))
-            bic = quantise(imresize(lr.double(), scale).float())
-            s = scale
+            sr = quantize(pred.t().reshape(3, crop, crop))
+            bic = quantize(imresize(lr.double(), scale).float())
             for out, acc in ((sr, psnr_m), (bic, psnr_b)):
-                mse = ((out - hr)[:, s:-s, s:-s] ** 2).mean().item()
-                acc.append(10 * math.log10(1 / mse))
+                acc.append(psnr(out, hr, shave=scale, y_channel=False))
     model.train()
     return {"val_psnr_x4": float(np.mean(psnr_m)), "bicubic_psnr_x4": float(np.mean(psnr_b))}
 
