@@ -4,7 +4,8 @@
     ├── CheckpointError            a file that is not a usable checkpoint (or unsafe to load)
     ├── UnknownModelError          a model name or spec name that is not registered
     ├── InvalidInputError          an image that cannot be read, or is empty/unsupported
-    └── InvalidTargetError         a scale/size/region that is non-positive, absurd or over the limit
+    ├── InvalidTargetError         a scale/size/region that is non-positive, absurd or over the limit
+    └── ConfigError                a training/benchmark config with an unknown key or a bad value
 
 Every message is one line that says what was wrong and, where it helps, what to do instead.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 __all__ = [
     "CheckpointError",
     "ClearZoomError",
+    "ConfigError",
     "InvalidInputError",
     "InvalidTargetError",
     "UnknownModelError",
@@ -41,3 +43,7 @@ class InvalidInputError(ClearZoomError, ValueError):
 
 class InvalidTargetError(ClearZoomError, ValueError):
     """A requested output scale, size or region that cannot be produced."""
+
+
+class ConfigError(ClearZoomError, ValueError):
+    """A configuration file or value that cannot be used (unknown key, wrong type, out of range)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -160,6 +161,62 @@ def convert(src: Path, dst: Path, overwrite: bool) -> None:
         sys.exit(1)
     try:
         convert_checkpoint(src, dst)
+    except _EXPECTED as exc:
+        _fail(str(exc))
+        sys.exit(1)
+    click.echo(f"wrote {dst}")
+
+
+@main.command("train")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
+              help="Training config (YAML), e.g. configs/cpu-small.yaml.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Run folder (default: runs/<config name>).")
+@click.option("--resume", type=click.Path(path_type=Path),
+              help="Continue from this training checkpoint (same trajectory as an unbroken run).")
+@click.option("--data", help="Override data.train (the training image folder).")
+@click.option("--steps", type=click.IntRange(min=1), help="Override train.steps (planned length).")
+@click.option("--stop-at-step", type=click.IntRange(min=1),
+              help="Stop and checkpoint after this step (the schedule still plans train.steps).")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Stop and checkpoint after this much wall time (resume later).")
+@click.option("--threads", type=click.IntRange(min=1), help="Override train.threads.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def train_cmd(config_path, out_dir, resume, data, steps, stop_at_step, minutes, threads, quiet) -> None:
+    """Train a LIIF model from a config; resumable, also under torchrun (several processes)."""
+    from ..train import load_config, train
+
+    overrides = {k: v for k, v in (("data.train", data), ("train.steps", steps),
+                                   ("train.threads", threads)) if v is not None}
+    try:
+        cfg = load_config(config_path, overrides)
+        out = out_dir or Path("runs") / cfg.name
+        result = train(cfg, out, resume=resume, stop_at_step=stop_at_step, minutes=minutes,
+                       progress=not quiet)
+    except _EXPECTED as exc:
+        _fail(str(exc))
+        sys.exit(1)
+    if int(os.environ.get("RANK", "0")) == 0:
+        click.echo(f"step {result.step}: checkpoint {result.checkpoint}")
+
+
+@main.command("export")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--raw", is_flag=True, help="Export the raw weights instead of their EMA.")
+@click.option("--description", help="One line shown by `clearzoom models`.")
+@click.option("--overwrite", is_flag=True)
+def export_cmd(checkpoint, dst, raw, description, overwrite) -> None:
+    """Turn a training CHECKPOINT into a shippable model file DST (.safetensors)."""
+    from ..train import export_model
+
+    if dst.suffix != ".safetensors":
+        raise click.UsageError("the output must end in .safetensors")
+    if dst.exists() and not overwrite:
+        _fail(f"{dst}: exists (use --overwrite to replace it)")
+        sys.exit(1)
+    try:
+        export_model(checkpoint, dst, use_ema=not raw, description=description)
     except _EXPECTED as exc:
         _fail(str(exc))
         sys.exit(1)

@@ -1,0 +1,227 @@
+"""Training data: image folders, LIIF's patch sampling and the JPEG-aware degradations.
+
+One training example (LIIF's ``sr-implicit-downsampled``, with degradations):
+
+1. a scale ``r ~ U(data.scale)``; an HR crop of side ``round(patch * r)`` from a random image;
+2. random horizontal/vertical flips and transpose;
+3. LR = MATLAB-style bicubic resize of the crop to ``patch x patch``, rounded to 8 bits, then the
+   degradation pipeline (clean share, JPEG 4:2:0, double JPEG, noise, blur) of
+   :mod:`clearzoom.data.degrade`;
+4. ``queries`` random HR pixels as targets: their coordinates, the HR cell and their colours.
+
+Batches are a pure function of ``(seed, step, rank)``: every random draw of step ``s`` comes from a
+generator seeded with those three numbers. A resumed run therefore sees exactly the batches the
+uninterrupted run would have seen, with no sampler state to save, and a DataLoader may build
+batches in any worker, in any order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..coords import centers_of
+from ..data.degrade import Pipeline, apply, quantize
+from ..data.resize import imresize
+from ..errors import ConfigError
+from .config import DataConfig, DegradeConfig
+
+__all__ = ["EXTENSIONS", "Batch", "ImageStore", "PatchSampler", "StepBatches", "list_images",
+           "split_files", "step_generator"]
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+
+
+def list_images(root: str | os.PathLike) -> list[Path]:
+    """Image files under ``root`` (recursive), sorted; error if the folder is missing or empty."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"data.train: {root} is not a folder")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    if not files:
+        raise ConfigError(f"data.train: no images ({', '.join(sorted(EXTENSIONS))}) under {root}")
+    return files
+
+
+def split_files(files: list[Path], val_every: int) -> tuple[list[Path], list[Path]]:
+    """``(train, val)``: every ``val_every``-th file (from the first) is held out, by file."""
+    return ([f for i, f in enumerate(files) if i % val_every],
+            [f for i, f in enumerate(files) if i % val_every == 0])
+
+
+def _decode(path: Path, predownscale: float) -> np.ndarray:
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if predownscale > 1:
+            w, h = im.size
+            im = im.resize((max(1, round(w / predownscale)), max(1, round(h / predownscale))),
+                           Image.Resampling.BICUBIC, reducing_gap=None)
+        return np.asarray(im).copy()
+
+
+class ImageStore:
+    """Training images as ``(H, W, 3)`` uint8 arrays, decoded once (``cache``) or on demand.
+
+    Every file is opened once up front: unreadable files, and images smaller than ``min_side``
+    after ``predownscale``, are logged and skipped. ``predownscale`` > 1 shrinks each source
+    (bicubic, antialiased) before cropping, which removes most of the compression artifacts of
+    JPEG/WebP sources so that the model does not learn to reproduce them.
+    """
+
+    def __init__(self, files: list[Path], *, cache: bool = True, predownscale: float = 1.0,
+                 min_side: int = 0):
+        self.predownscale = predownscale
+        self.cache = cache
+        self.files: list[Path] = []
+        self.sizes: list[tuple[int, int]] = []
+        self._arrays: list[np.ndarray] = []
+        self.skipped: list[tuple[Path, str]] = []
+        for path in files:
+            try:
+                if cache:
+                    arr = _decode(path, predownscale)
+                    h, w = arr.shape[:2]
+                else:
+                    with Image.open(path) as im:
+                        im.verify()
+                    with Image.open(path) as im:
+                        w, h = im.size
+                    h, w = round(h / max(predownscale, 1)), round(w / max(predownscale, 1))
+            except (OSError, ValueError, Image.DecompressionBombError) as exc:
+                reason = f"unreadable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+                self._skip(path, reason)
+                continue
+            if min(h, w) < min_side:
+                self._skip(path, f"{w}x{h} is smaller than {min_side} px")
+                continue
+            self.files.append(path)
+            self.sizes.append((h, w))
+            if cache:
+                self._arrays.append(arr)
+
+    def _skip(self, path: Path, reason: str) -> None:
+        log.warning("skipping training image %s: %s", path, reason)
+        self.skipped.append((path, reason))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if self.cache:
+            return self._arrays[i]
+        return _decode(self.files[i], self.predownscale)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self._arrays)
+
+
+@dataclass
+class Batch:
+    """One training batch. Pixel values in [0, 1] (the loop applies the model's normalisation).
+
+    Shapes: ``inp (B, 3, patch, patch)``, ``coord``/``cell (B, Q, 2)``, ``gt (B, Q, 3)``.
+    """
+
+    inp: torch.Tensor
+    coord: torch.Tensor
+    cell: torch.Tensor
+    gt: torch.Tensor
+
+    @property
+    def size(self) -> int:
+        return self.inp.shape[0]
+
+
+def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """The generator every random draw of ``step`` on ``rank`` comes from."""
+    state = np.random.SeedSequence([seed, step, rank]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+class PatchSampler:
+    """Makes the training batch of any step: ``sampler.batch(step)`` (deterministic).
+
+    With ``world_size`` processes, each rank draws ``batch // world_size`` examples from its own
+    shard of the images (``store`` indices ``rank::world_size``).
+    """
+
+    def __init__(self, store: ImageStore, data: DataConfig, degrade: DegradeConfig, *, seed: int,
+                 rank: int = 0, world_size: int = 1):
+        if data.batch % world_size:
+            raise ConfigError(f"data.batch: {data.batch} does not split over {world_size} processes")
+        self.data = data
+        self.pipeline = Pipeline(clean=degrade.clean, jpeg_quality=degrade.jpeg_quality,
+                                 double_jpeg=degrade.double_jpeg, noise=degrade.noise,
+                                 noise_sigma=degrade.noise_sigma, blur=degrade.blur,
+                                 blur_sigma=degrade.blur_sigma)
+        self.store = store
+        self.seed, self.rank = seed, rank
+        self.per_rank = data.batch // world_size
+        max_crop = round(data.patch * data.scale[1])
+        shard = range(rank, len(store), world_size)
+        self.indices = [i for i in shard if min(store.sizes[i]) >= max_crop]
+        if not self.indices:
+            raise ConfigError(
+                f"data: no training image (of {len(store)}) is at least {max_crop} px on its short "
+                f"side (data.patch x data.scale max) for process {rank} of {world_size}")
+        if len(self.indices) < len(shard):
+            log.info("%d images are smaller than the largest crop (%d px) and are not sampled",
+                     len(shard) - len(self.indices), max_crop)
+
+    def batch(self, step: int) -> Batch:
+        g = step_generator(self.seed, step, self.rank)
+        items = [self._example(g) for _ in range(self.per_rank)]
+        return Batch(*(torch.stack(t) for t in zip(*items)))
+
+    def _example(self, g: torch.Generator):
+        d = self.data
+        img = self.store[self.indices[int(torch.randint(len(self.indices), (), generator=g))]]
+        lo, hi = d.scale
+        r = lo + (hi - lo) * torch.rand((), generator=g).item()
+        side = round(d.patch * r)
+        y = int(torch.randint(img.shape[0] - side + 1, (), generator=g))
+        x = int(torch.randint(img.shape[1] - side + 1, (), generator=g))
+        hr = torch.from_numpy(np.ascontiguousarray(img[y:y + side, x:x + side])).permute(2, 0, 1)
+        hr = hr.float().div_(255)
+        if d.augment:
+            flips = torch.rand(3, generator=g) < 0.5
+            if flips[0]:
+                hr = hr.flip(-1)
+            if flips[1]:
+                hr = hr.flip(-2)
+            if flips[2]:
+                hr = hr.transpose(-1, -2)
+        lr = quantize(imresize(hr.double(), size=(d.patch, d.patch)).float())
+        lr = apply(lr, self.pipeline.sample(g))
+        n = side * side
+        if d.queries <= n:
+            idx = torch.randperm(n, generator=g)[: d.queries]
+        else:
+            idx = torch.randint(n, (d.queries,), generator=g)
+        iy, ix = idx // side, idx % side
+        coord = torch.stack([centers_of(iy, side), centers_of(ix, side)], -1)
+        cell = torch.full((d.queries, 2), 2 / side)
+        gt = hr.reshape(3, -1)[:, idx].t().contiguous()
+        return lr.contiguous(), coord, cell, gt
+
+
+class StepBatches(torch.utils.data.Dataset):
+    """The batches of steps ``start .. stop-1`` as a map-style dataset (for a DataLoader)."""
+
+    def __init__(self, sampler: PatchSampler, start: int, stop: int):
+        self.sampler, self.start, self.stop = sampler, start, stop
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def __getitem__(self, i: int) -> Batch:
+        return self.sampler.batch(self.start + i)
