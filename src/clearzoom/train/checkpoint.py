@@ -4,6 +4,7 @@ A training checkpoint is one ``torch.save`` file, written atomically, holding on
 plain data (it loads with ``weights_only=True``)::
 
     {"format": "clearzoom-train/1", "config": {...}, "step": 1200, "seconds": 3540.2,
+     "cpu_seconds": 3522.9,
      "model": state_dict, "ema": state_dict | None, "optimizer": state_dict,
      "scheduler": {"name": "cosine", "lr": 4.1e-4}, "scaler": state_dict | None,
      "rng": {"torch": ByteTensor, "cuda": [...]}, "last_validation": {...}}
@@ -59,7 +60,8 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, *, use_e
         "trained_by": "clearzoom train",
         "run": config.get("name"),
         "steps": state["step"],
-        "cpu_or_gpu_seconds": round(float(state["seconds"]), 1),
+        "train_seconds": round(float(state["seconds"]), 1),
+        "train_cpu_seconds": round(float(state.get("cpu_seconds", 0.0)), 1),
         "weights": "ema" if weights is state.get("ema") else "raw",
         "recipe": {k: config[k] for k in ("data", "degrade", "optim", "train") if k in config},
         "last_validation": state.get("last_validation"),

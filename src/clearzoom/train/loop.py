@@ -137,7 +137,7 @@ def _ema_update(ema: dict[str, torch.Tensor], net: torch.nn.Module, decay: float
 class _Logger:
     """Rank-0 run logs: JSONL (all records), CSV (training records), curves, TensorBoard."""
 
-    CSV_FIELDS = ["step", "seconds", "loss", "lr", "samples_per_s", "queries_per_s", "data_fraction"]
+    CSV_FIELDS = ["step", "seconds", "cpu_seconds", "loss", "lr", "samples_per_s", "queries_per_s", "data_fraction"]
 
     def __init__(self, out: Path, resume_step: int | None):
         self.out = out
@@ -223,7 +223,7 @@ def _prepare_out(out: Path, resume: Path | None, d: _Dist) -> None:
 
 def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: str | os.PathLike | None = None,
           stop_at_step: int | None = None, minutes: float | None = None,
-          progress: bool = True) -> TrainResult:
+          budget_minutes: float | None = None, progress: bool = True) -> TrainResult:
     """Train (or continue training) a LIIF model as ``cfg`` says; write the run into ``out``.
 
     Args:
@@ -234,6 +234,10 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: str | os.PathLike
             and batches continue exactly where it stopped.
         stop_at_step: stop (and checkpoint) after this step although ``train.steps`` is larger.
         minutes: stop (and checkpoint) once this much wall time has passed in this call.
+        budget_minutes: stop (and checkpoint) once the run's training compute, summed over all
+            its resumed parts and excluding validation, reaches this many minutes: CPU time of
+            this process on CPU (so other work on the machine does not shrink a run), wall time
+            on GPU.
         progress: show a progress bar on rank 0.
 
     Errors in the config or the data (missing folder, no usable image, bad values) raise
@@ -243,7 +247,7 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: str | os.PathLike
     resume = Path(resume) if resume is not None else None
     d = _init_distributed(cfg.train.device)
     try:
-        return _train(cfg, out, resume, stop_at_step, minutes, progress, d)
+        return _train(cfg, out, resume, stop_at_step, minutes, budget_minutes, progress, d)
     finally:
         if d.world > 1:
             import torch.distributed as dist
@@ -253,7 +257,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: str | os.PathLike
 
 
 def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int | None,
-           minutes: float | None, progress: bool, d: _Dist) -> TrainResult:
+           minutes: float | None, budget_minutes: float | None, progress: bool,
+           d: _Dist) -> TrainResult:
     t_start = time.perf_counter()
     rc = cfg.train
     if rc.threads:
@@ -305,7 +310,7 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
     ema = ({k: v.detach().clone() for k, v in net.state_dict().items()}
            if cfg.optim.ema > 0 else None)
-    step, seconds, last_val = 0, 0.0, None
+    step, seconds, cpu_seconds, last_val = 0, 0.0, 0.0, None
     if state is not None:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -315,6 +320,7 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
             scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"])
         step, seconds, last_val = state["step"], state["seconds"], state.get("last_validation")
+        cpu_seconds = state.get("cpu_seconds", seconds)
         if d.main:
             log.info("resumed %s at step %d (%.1f min trained)", resume, step, seconds / 60)
     model_for_ddp = net
@@ -336,6 +342,7 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
 
     def snapshot() -> dict[str, Any]:
         return {"config": cfg.to_dict(), "step": step, "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
                 "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
                 "ema": {k: v.cpu() for k, v in ema.items()} if ema is not None else None,
                 "optimizer": opt.state_dict(),
@@ -364,11 +371,22 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
     win = {"loss": 0.0, "n": 0, "data": 0.0, "total": 0.0}
     inp_sub, inp_div = norm.inp_sub, norm.inp_div
     net.train()
-    stopped_early = False
+    stopped_early = interrupted = False
+    val_step = step if state is not None else -1
+    if d.main and state is None:  # where the run starts from (the test of any training)
+        last_val = validate()
+        val_step = 0
+        logger.write({"kind": "val", "step": 0, "seconds": 0.0, **last_val})
     try:
         it = iter(loader)
         while step < end:
-            t0 = time.perf_counter()
+            over = ((minutes is not None and time.perf_counter() - t_start > minutes * 60)
+                    or (budget_minutes is not None
+                        and (seconds if use_cuda else cpu_seconds) >= budget_minutes * 60))
+            if (minutes is not None or budget_minutes is not None) and _any_rank(over, d):
+                stopped_early = True
+                break
+            t0, c0 = time.perf_counter(), time.process_time()
             batch = next(it)
             t1 = time.perf_counter()
             inp = ((batch.inp.to(device, non_blocking=True) - inp_sub) / inp_div)
@@ -401,6 +419,7 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
             step += 1
             t2 = time.perf_counter()
             seconds += t2 - t0
+            cpu_seconds += time.process_time() - c0
             win["loss"] += loss.item()
             win["n"] += 1
             win["data"] += t1 - t0
@@ -412,6 +431,7 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
                 n = win["n"]
                 rate = n * cfg.data.batch / win["total"]
                 logger.write({"kind": "train", "step": step, "seconds": round(seconds, 2),
+                              "cpu_seconds": round(cpu_seconds, 2),
                               "loss": win["loss"] / n, "lr": lr_now,
                               "samples_per_s": round(rate, 3),
                               "queries_per_s": round(rate * cfg.data.queries, 1),
@@ -419,26 +439,26 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
                 win = {"loss": 0.0, "n": 0, "data": 0.0, "total": 0.0}
             if d.main and (step % cfg.validate.every == 0 or step == end):
                 last_val = validate()
+                val_step = step
                 logger.write({"kind": "val", "step": step, "seconds": round(seconds, 2), **last_val})
                 logger.plot()
                 if bar is not None:
                     bar.write(f"step {step}: " + ", ".join(
                         f"{k} {v:.2f}" for k, v in last_val.items() if k.startswith("x")))
-            if (minutes is not None and step < end
-                    and _any_rank(time.perf_counter() - t_start > minutes * 60, d)):
-                stopped_early = True
-                break
             if d.main and time.perf_counter() - last_ckpt > rc.checkpoint_minutes * 60:
                 save_state(ckpt_path, snapshot())
                 last_ckpt = time.perf_counter()
     except KeyboardInterrupt:
-        stopped_early = True
+        stopped_early = interrupted = True
         if d.main:
             log.warning("interrupted at step %d: saving a checkpoint", step)
     finally:
         if bar is not None:
             bar.close()
     if d.main:
+        if stopped_early and not interrupted and val_step != step:
+            last_val = validate()
+            logger.write({"kind": "val", "step": step, "seconds": round(seconds, 2), **last_val})
         save_state(ckpt_path, snapshot())
         if stopped_early:
             log.info("stopped at step %d of %d; continue with --resume %s", step, rc.steps, ckpt_path)
