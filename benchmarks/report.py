@@ -61,6 +61,18 @@ def main() -> None:
         rows = [{"measure": k, "value": v} for k, v in d["results"].items()]
         parts += ["## Kernel measurements behind the engine's defaults", "", meta_line(d["meta"]), "",
                   table(rows, [("measure", "measure"), ("value", "value")]), ""]
+    train_speed = RESULTS / "train_speed.json"
+    if train_speed.exists():
+        d = json.loads(train_speed.read_text())
+        rows = [{**r, "s": f"{r['seconds_per_step']:.2f}", "sps": f"{r['samples_per_s']:.2f}",
+                 "qps": f"{r['queries_per_s']:.0f}", "x": f"{r['speedup_vs_paper']:.2f}",
+                 "g": f"{r['forward_gmacs']:.1f}"} for r in d["rows"]]
+        parts += ["## Training step: clearzoom vs the paper's straightforward step (same model, same batch)",
+                  "", meta_line(d["meta"]), "",
+                  table(rows, [("recipe", "recipe"), ("threads", "threads"), ("step", "kind"),
+                               ("precision", "precision"), ("s / step", "s"),
+                               ("samples/s", "sps"), ("queries/s", "qps"),
+                               ("forward GMACs", "g"), ("speed-up vs paper", "x")]), ""]
     (HERE / "RESULTS.md").write_text("\n".join(parts))
     print(f"wrote {HERE / 'RESULTS.md'}")
 
