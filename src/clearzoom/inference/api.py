@@ -21,6 +21,7 @@ from . import imageio
 from .engine import (DEFAULT_CHUNK_QUERIES, DEFAULT_TILE_LR, RenderOptions, render_alpha,
                      render_color, resolve_device, resolve_precision)
 from .target import MAX_OUTPUT_PIXELS, resolve_target
+from .trace import NO_TRACE, Trace
 
 __all__ = ["upscale", "upscale_file"]
 
@@ -65,7 +66,8 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
             precision: str = "auto", tile_lr: int = DEFAULT_TILE_LR,
             chunk_queries: int = DEFAULT_CHUNK_QUERIES, threads: int | None = None,
             max_output_pixels: int = MAX_OUTPUT_PIXELS,
-            progress: Callable[[int, int], None] | None = None) -> ImageLike:
+            progress: Callable[[int, int], None] | None = None,
+            trace: Trace | None = None) -> ImageLike:
     """Restore and magnify ``image`` to any scale or exact size; returns the input's type.
 
     Args:
@@ -83,6 +85,8 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         threads: CPU threads to use (torch's default when None).
         max_output_pixels: refuse renders larger than this.
         progress: called as ``progress(tiles_done, tiles_total)``.
+        trace: a :class:`~clearzoom.inference.trace.Trace` that records every stage run (shapes,
+            MACs, seconds) for ``clearzoom explain``.
 
     Returns:
         The magnified image: PIL in -> PIL out (same mode, except P -> RGB/RGBA and 1 -> L),
@@ -94,6 +98,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         >>> out.size
         (80, 60)
     """
+    tr = trace if trace is not None else NO_TRACE
     planes = imageio.to_planes(image)
     target = resolve_target(planes.size_hw, scale=scale, size=size, width=width, height=height,
                             region=region, max_output_pixels=max_output_pixels)
@@ -103,20 +108,28 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         loaded = dataclasses.replace(loaded, net=copy.deepcopy(loaded.net).to(dev))
     opts = RenderOptions(device=dev, precision=resolve_precision(precision, dev),
                          tile_lr=int(tile_lr), chunk_queries=int(chunk_queries))
+    tr.facts.update({"model": loaded.name, "output_window": target.window,
+                     "output_hw": target.out_hw})
     color = planes.color
+    alpha_detail = "alpha interpolated bilinearly (not by the model)"
     if planes.alpha is not None:
-        color = bleed_transparent(color, planes.alpha)
+        with tr.stage("alpha and metadata", detail=alpha_detail):
+            color = bleed_transparent(color, planes.alpha)
     wy0, wx0, wh, ww = target.window
     buffer = imageio.new_buffer(planes, (wh, ww))
     with _threads(threads):
         for tile, rgb in render_color(loaded, color, target.out_hw, target.window, options=opts,
-                                      on_tile=progress):
+                                      on_tile=progress, trace=trace):
             y0, x0, th, tw = tile.out_window
             alpha = None
             if planes.alpha is not None:
-                alpha = render_alpha(planes.alpha, target.out_hw, tile.out_window)
-            imageio.store(buffer, planes, (y0 - wy0, x0 - wx0, th, tw), rgb, alpha)
-    return imageio.from_planes(buffer, planes)
+                with tr.stage("alpha and metadata", detail=alpha_detail) as st:
+                    alpha = render_alpha(planes.alpha, target.out_hw, tile.out_window)
+                    st.set_shape(alpha)
+            with tr.stage("de-normalise"):
+                imageio.store(buffer, planes, (y0 - wy0, x0 - wx0, th, tw), rgb, alpha)
+    with tr.stage("de-normalise"):
+        return imageio.from_planes(buffer, planes)
 
 
 def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = False,
@@ -134,7 +147,14 @@ def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: b
         raise FileNotFoundError(f"{dst.parent}: output folder does not exist")
     if not os.access(dst.parent, os.W_OK):
         raise PermissionError(f"{dst.parent}: output folder is not writable")
-    image, meta = imageio.read_image(src)  # 16-bit colour PNGs come as uint16 arrays
+    tr = kwargs.get("trace") or NO_TRACE
+    with tr.stage("decode", detail=f"read {src.suffix.lstrip('.').upper() or 'image'}, "
+                                   "EXIF orientation applied") as st:
+        image, meta = imageio.read_image(src)  # 16-bit colour PNGs come as uint16 arrays
+        st.set_shape(np.asarray(image).shape)
     out = upscale(image, **kwargs)
-    return imageio.write_image(out, dst, icc_profile=meta["icc_profile"], exif=meta["exif"],
-                               jpeg_quality=jpeg_quality, overwrite=overwrite)
+    with tr.stage("encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, "
+                                   "ICC and EXIF kept") as st:
+        st.set_shape(np.asarray(out).shape)
+        return imageio.write_image(out, dst, icc_profile=meta["icc_profile"], exif=meta["exif"],
+                                   jpeg_quality=jpeg_quality, overwrite=overwrite)

@@ -22,6 +22,7 @@ from ..coords import centers_of, make_cell, make_coord
 from ..models.liif import bilinear_sample
 from ..models.model import Model
 from .tiling import Tile, TilePlan, plan_tiles
+from .trace import NO_TRACE, Trace, conv_macs
 
 __all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "render_alpha",
            "render_color", "resolve_device", "resolve_precision"]
@@ -117,6 +118,7 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
                  window: tuple[int, int, int, int] | None = None, *,
                  options: RenderOptions = RenderOptions(),
                  on_tile: Callable[[int, int], None] | None = None,
+                 trace: Trace | None = None,
                  ) -> Iterator[tuple[Tile, torch.Tensor]]:
     """Render the colour of ``window`` of an ``out_hw`` output, one tile at a time.
 
@@ -127,6 +129,8 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
         window: ``(y0, x0, h, w)`` of the output to render; the whole output when ``None``.
         options: device, precision, tile and chunk sizes.
         on_tile: called as ``on_tile(done, total)`` after each tile (progress).
+        trace: a :class:`~clearzoom.inference.trace.Trace` to record the stages run (shapes,
+            MACs, seconds), or None.
 
     Yields:
         ``(tile, rgb)``: the tile (``tile.out_window`` says where it goes) and its colours
@@ -143,38 +147,67 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
     log.debug("render %sx%s -> %sx%s window %s: %s", w, h, out_hw[1], out_hw[0], window,
               plan.describe())
     hidden = int8_hidden_layers(net) if options.precision == "int8" else None
+    tr = trace if trace is not None else NO_TRACE
+    tr.facts.update({"tiles": len(plan.tiles), "tile_plan": plan.describe(),
+                     "precision": options.precision, "device": str(dev),
+                     "chunk_queries": options.chunk_queries})
+    first = net.imnet.layers[0]
     with torch.inference_mode(), _autocast(options.precision, dev):
         for n, tile in enumerate(plan.tiles):
             ty, tx = tile.y, tile.x
-            crop = color[:, ty.crop_start:ty.crop_stop, tx.crop_start:tx.crop_stop].to(dev)
-            inp = ((crop - norm.inp_sub) / norm.inp_div).unsqueeze(0)
-            # channels-last convolutions: 1.3-1.5x faster encoder on CPU (benchmarks/RESULTS.md)
-            feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last))
+            with tr.stage("normalise", detail="(x - inp_sub) / inp_div") as st:
+                crop = color[:, ty.crop_start:ty.crop_stop, tx.crop_start:tx.crop_stop].to(dev)
+                inp = ((crop - norm.inp_sub) / norm.inp_div).unsqueeze(0)
+                st.set_shape(inp)
+            eh, ew = inp.shape[-2:]
+            with tr.stage("encoder", macs=conv_macs(net.encoder, eh, ew),
+                          params=_params(net.encoder),
+                          detail=f"{model.spec['args']['encoder_spec']['name']}: one latent code "
+                                 "per input pixel") as st:
+                # channels-last convolutions: 1.3-1.5x faster encoder on CPU (benchmarks/RESULTS.md)
+                feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last))
+                st.set_shape(feat)
             # project only the core plus the 1-pixel ring its 3x3 unfold reads (or the image edge)
             fy0, fy1 = max(ty.core_start - 1, ty.crop_start), min(ty.core_stop + 1, ty.crop_stop)
             fx0, fx1 = max(tx.core_start - 1, tx.crop_start), min(tx.core_stop + 1, tx.crop_stop)
-            proj = net.project(feat[:, :, fy0 - ty.crop_start:fy1 - ty.crop_start,
-                                    fx0 - tx.crop_start:fx1 - tx.crop_start])
-            cy, cx = ty.core_start - fy0, tx.core_start - fx0
-            ch, cw = ty.core_stop - ty.core_start, tx.core_stop - tx.core_start
-            proj = proj[:, cy:cy + ch, cx:cx + cw].float().contiguous()
+            ph, pw = fy1 - fy0, fx1 - fx0
+            with tr.stage("feature unfolding", macs=ph * pw * net.feat_dim * first.out_features,
+                          params=net.feat_dim * first.out_features,
+                          detail=("3x3 neighbourhood of codes" if net.feat_unfold else "off")
+                          + ", fused with the MLP's first layer (one 3x3 conv per input pixel)"
+                          ) as st:
+                proj = net.project(feat[:, :, fy0 - ty.crop_start:fy1 - ty.crop_start,
+                                        fx0 - tx.crop_start:fx1 - tx.crop_start])
+                cy, cx = ty.core_start - fy0, tx.core_start - fx0
+                ch, cw = ty.core_stop - ty.core_start, tx.core_stop - tx.core_start
+                proj = proj[:, cy:cy + ch, cx:cx + cw].float().contiguous()
+                st.set_shape(proj)
             iy, ix = ty.core_start - ty.crop_start, tx.core_start - tx.crop_start
             inp = inp[:, :, iy:iy + ch, ix:ix + cw].contiguous()
             y0, x0, th, tw = tile.out_window
-            cell = make_cell(out_hw, 1, device=dev).view(1, 1, 2)  # the same for every query
             out = torch.empty(th * tw, 3, dtype=torch.float32, device=dev)
             for s in range(0, th * tw, options.chunk_queries):
-                idx = torch.arange(s, min(s + options.chunk_queries, th * tw), device=dev)
-                c = torch.stack([centers_of(y0 + idx // tw, out_hw[0]),
-                                 centers_of(x0 + idx % tw, out_hw[1])], dim=-1).unsqueeze(0)
+                with tr.stage("query grid", detail=f"output pixel centres, cell = (2/{out_hw[0]}, "
+                                                   f"2/{out_hw[1]})") as st:
+                    cell = make_cell(out_hw, 1, device=dev).view(1, 1, 2)  # same for every query
+                    idx = torch.arange(s, min(s + options.chunk_queries, th * tw), device=dev)
+                    c = torch.stack([centers_of(y0 + idx // tw, out_hw[0]),
+                                     centers_of(x0 + idx % tw, out_hw[1])], dim=-1).unsqueeze(0)
+                    st.set_shape(c)
                 pred = net.decode(proj, c, cell, inp=inp,
                                   grid_hw=(h, w), offset=(ty.core_start, tx.core_start),
-                                  hidden_layers=hidden)
+                                  hidden_layers=hidden, trace=tr)
                 out[s:s + c.shape[1]] = pred[0].float()
-            rgb = (out * norm.gt_div + norm.gt_sub).t().reshape(3, th, tw).cpu()
+            with tr.stage("de-normalise", detail="y * gt_div + gt_sub") as st:
+                rgb = (out * norm.gt_div + norm.gt_sub).t().reshape(3, th, tw).cpu()
+                st.set_shape(rgb)
             if on_tile is not None:
                 on_tile(n + 1, len(plan.tiles))
             yield tile, rgb
+
+
+def _params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
 
 
 def render_alpha(alpha: torch.Tensor, out_hw: tuple[int, int],

@@ -123,7 +123,7 @@ class LIIF(nn.Module):
     def decode(self, proj: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
                *, inp: torch.Tensor | None = None, grid_hw: tuple[int, int] | None = None,
                offset: tuple[int, int] = (0, 0),
-               hidden_layers: list[nn.Module] | None = None) -> torch.Tensor:
+               hidden_layers: list[nn.Module] | None = None, trace=None) -> torch.Tensor:
         """Decode colours at ``coord`` from projected codes (:meth:`project`), possibly a window.
 
         Args:
@@ -134,61 +134,77 @@ class LIIF(nn.Module):
             offset: ``(y, x)`` of ``proj[..., 0, 0]`` inside the whole grid.
             hidden_layers: replacements for the MLP's hidden Linear layers (all but the first and
                 the last), e.g. int8-quantised copies; the module's own when ``None``.
+            trace: a :class:`~clearzoom.inference.trace.Trace` recording the local-ensemble and
+                MLP stages, or None.
 
         Shape: returns ``(B, Q, 3)``.
         """
+        from ..inference.trace import NO_TRACE
+
+        tr = trace if trace is not None else NO_TRACE
         bsz, h, w, n_hidden = proj.shape
         hf, wf = grid_hw if grid_hw is not None else (h, w)
         oy, ox = offset
         layers = [m for m in self.imnet.layers if isinstance(m, nn.Linear)]
         first = layers[0]
-        w_coord = first.weight[:, self.feat_dim : self.feat_dim + 2]
-        base = first.bias
-        if self.cell_decode:
-            if cell is None:
-                raise ValueError("this LIIF decodes cells: pass `cell`")
-            rel_cell = cell * cell.new_tensor([hf, wf])
-            base = base + rel_cell @ first.weight[:, self.feat_dim + 2 :].t()  # (B, Q|1, hidden)
-
         shifts = [-1, 1] if self.local_ensemble else [0]
-        eps = _EPS_SHIFT if self.local_ensemble else 0.0
-        ry, rx = 1.0 / hf, 1.0 / wf
-        size = coord.new_tensor([hf, wf])
-        batch_base = (torch.arange(bsz, device=coord.device) * (h * w)).view(bsz, 1)
-        rows, rels = [], []
-        for vy in shifts:
-            for vx in shifts:
-                c_ = coord + coord.new_tensor([vy * ry + eps, vx * rx + eps])
-                c_ = c_.clamp(-1 + 1e-6, 1 - 1e-6)
-                iy = nearest_index(c_[..., 0], hf)
-                ix = nearest_index(c_[..., 1], wf)
-                q_coord = torch.stack(
-                    [-1 + (2 * iy + 1) / hf, -1 + (2 * ix + 1) / wf], dim=-1
-                ).to(coord.dtype)
-                rels.append((coord - q_coord) * size)
-                rows.append((iy - oy) * w + (ix - ox) + batch_base)
-        n_ens, q = len(rows), coord.shape[1]
-        rel = torch.stack(rels)  # (E, B, Q, 2)
-        # First layer: gathered projected code + coordinate part + (bias + cell part), in place.
-        x = proj.reshape(bsz * h * w, n_hidden).index_select(0, torch.cat(rows, 0).reshape(-1))
-        x.addmm_(rel.reshape(-1, 2), w_coord.t())
-        x = x.view(n_ens, bsz, -1, n_hidden)
-        x += base
-        x = x.view(-1, n_hidden).relu_()
-        for layer in hidden_layers if hidden_layers is not None else layers[1:-1]:
-            x = layer(x).relu_()
-        preds = F.linear(x, layers[-1].weight, layers[-1].bias).view(n_ens, bsz, q, -1)
-        if self.local_ensemble:
-            areas = (rel[..., 0] * rel[..., 1]).abs() + 1e-9  # (E, B, Q)
-            # each prediction is weighted by the area of the rectangle opposite to it
-            areas = areas.flip(0)
-            ret = (preds * (areas / areas.sum(0)).unsqueeze(-1)).sum(0)
-        else:
-            ret = preds[0]
+        n_ens, q = len(shifts) ** 2, coord.shape[1]
+        with tr.stage("local ensemble", detail=f"{n_ens} nearest latent code(s) per query, "
+                                               "weighted by the opposite rectangle's area") as st:
+            w_coord = first.weight[:, self.feat_dim : self.feat_dim + 2]
+            base = first.bias
+            if self.cell_decode:
+                if cell is None:
+                    raise ValueError("this LIIF decodes cells: pass `cell`")
+                rel_cell = cell * cell.new_tensor([hf, wf])
+                base = base + rel_cell @ first.weight[:, self.feat_dim + 2 :].t()  # (B, Q|1, hidden)
+            eps = _EPS_SHIFT if self.local_ensemble else 0.0
+            ry, rx = 1.0 / hf, 1.0 / wf
+            size = coord.new_tensor([hf, wf])
+            batch_base = (torch.arange(bsz, device=coord.device) * (h * w)).view(bsz, 1)
+            rows, rels = [], []
+            for vy in shifts:
+                for vx in shifts:
+                    c_ = coord + coord.new_tensor([vy * ry + eps, vx * rx + eps])
+                    c_ = c_.clamp(-1 + 1e-6, 1 - 1e-6)
+                    iy = nearest_index(c_[..., 0], hf)
+                    ix = nearest_index(c_[..., 1], wf)
+                    q_coord = torch.stack(
+                        [-1 + (2 * iy + 1) / hf, -1 + (2 * ix + 1) / wf], dim=-1
+                    ).to(coord.dtype)
+                    rels.append((coord - q_coord) * size)
+                    rows.append((iy - oy) * w + (ix - ox) + batch_base)
+            rel = torch.stack(rels)  # (E, B, Q, 2)
+            # gathered projected codes: the first layer's latent part, one row per query and code
+            x = proj.reshape(bsz * h * w, n_hidden).index_select(0, torch.cat(rows, 0).reshape(-1))
+            st.set_shape(x.view(n_ens, bsz, q, n_hidden))
+        hidden = hidden_layers if hidden_layers is not None else layers[1:-1]
+        macs = x.shape[0] * (2 * n_hidden + sum(m.in_features * m.out_features for m in layers[1:]))
+        with tr.stage("MLP decoder", macs=macs, params=sum(p.numel() for p in self.imnet.parameters()),
+                      detail=" -> ".join(str(m.out_features) for m in layers) + ", ReLU") as st:
+            # first layer: gathered projected code + coordinate part + (bias + cell part), in place
+            x.addmm_(rel.reshape(-1, 2), w_coord.t())
+            x = x.view(n_ens, bsz, -1, n_hidden)
+            x += base
+            x = x.view(-1, n_hidden).relu_()
+            for layer in hidden:
+                x = layer(x).relu_()
+            preds = F.linear(x, layers[-1].weight, layers[-1].bias).view(n_ens, bsz, q, -1)
+            st.set_shape(preds)
+        with tr.stage("local ensemble"):
+            if self.local_ensemble:
+                areas = (rel[..., 0] * rel[..., 1]).abs() + 1e-9  # (E, B, Q)
+                # each prediction is weighted by the area of the rectangle opposite to it
+                areas = areas.flip(0)
+                ret = (preds * (areas / areas.sum(0)).unsqueeze(-1)).sum(0)
+            else:
+                ret = preds[0]
         if self.skip == "bilinear":
             if inp is None:
                 raise ValueError("this LIIF predicts a residual over the input: pass `inp`")
-            ret = ret + bilinear_sample(inp, coord, grid_hw=(hf, wf), offset=offset)
+            with tr.stage("global skip", detail="+ bilinear upsampling of the input") as st:
+                ret = ret + bilinear_sample(inp, coord, grid_hw=(hf, wf), offset=offset)
+                st.set_shape(ret)
         return ret
 
     def forward(self, inp: torch.Tensor, coord: torch.Tensor,
