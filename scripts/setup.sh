@@ -7,6 +7,13 @@
 # CLEARZOOM_TORCH to the torch requirement you want (e.g. "torch" for your platform's default wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Debian's Chromium (and its driver) for the browser tests (the explain report, the web app).
+if ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -q chromium chromium-driver >/dev/null \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium chromium-driver >/dev/null; }
+fi
 PYTHON=${PYTHON:-python3}
 TORCH_REQ=${CLEARZOOM_TORCH:-torch==2.13.0}
 if [ ! -x .venv/bin/python ]; then

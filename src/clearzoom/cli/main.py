@@ -167,6 +167,53 @@ def convert(src: Path, dst: Path, overwrite: bool) -> None:
     click.echo(f"wrote {dst}")
 
 
+@main.command("explain")
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--scale", help="Magnification S, or SX,SY.")
+@click.option("--size", help="Exact output WIDTHxHEIGHT.")
+@click.option("-o", "--output", "report_path", type=click.Path(path_type=Path),
+              help="Write the report: .html (self-contained), .md (PNGs beside it) or .json.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--save-output", type=click.Path(path_type=Path),
+              help="Also write the upscaled image here.")
+@click.option("--model", "model_name", help="Model name or file (default model if omitted).")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--precision", default="auto", show_default=True,
+              type=click.Choice(["auto", "fp32", "int8", "bf16", "fp16"]))
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")
+@click.option("--overwrite", is_flag=True, help="Replace existing report/output files.")
+def explain_cmd(src, scale, size, report_path, as_json, save_output, model_name, device, precision,
+                threads, overwrite) -> None:
+    """Explain how SRC is restored: task detected, each stage with shapes and timings, the result
+    beside bicubic, and the works it rests on."""
+    from ..explain import explain, to_json, write_report
+
+    if (scale is None) == (size is None):
+        raise click.UsageError("give exactly one of --scale or --size")
+    if report_path is None and not as_json:
+        raise click.UsageError("give -o REPORT (.html, .md, .json) and/or --json")
+    if report_path is not None:
+        if report_path.suffix.lower() not in (".html", ".htm", ".md", ".json"):
+            raise click.UsageError("the report must end in .html, .md or .json")
+        if report_path.exists() and not overwrite:
+            _fail(f"{report_path}: exists (use --overwrite to replace it)")
+            sys.exit(1)
+    try:
+        result = explain(src, scale=_parse_scale(scale), size=_parse_size(size), model=model_name,
+                         device=device, precision=precision, threads=threads,
+                         save_output=save_output, overwrite=overwrite)
+        if report_path is not None:
+            write_report(result, report_path)
+    except _EXPECTED as exc:
+        _fail(str(exc))
+        sys.exit(1)
+    if as_json:
+        click.echo(to_json(result))
+    else:
+        click.echo(result.report["task"])
+        click.echo(f"wrote {report_path}")
+
+
 @main.command("train")
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
               help="Training config (YAML), e.g. configs/cpu-small.yaml.")

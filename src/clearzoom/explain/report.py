@@ -1,0 +1,173 @@
+"""``clearzoom explain``: analyse an image, run the workflow with a trace, and build the report.
+
+The report is one JSON-able dict (its schema: ``report.schema.json`` beside this file) plus the
+images of the result view. :mod:`.render` turns it into HTML or Markdown.
+
+    result = explain("photo.jpg", scale=4)
+    result.report["task"]            # 'JPEG-compressed photo (quality ≈ 35, 4:2:0) — enlarge ×4 ...'
+    result.report["stages"][2]       # {'name': 'encoder', 'shape': [1, 64, 90, 160], ...}
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import __version__
+from ..analysis import analyze_image, blockiness, describe_task
+from ..checkpoints.loading import load_model
+from ..eval.figures import detailed_region
+from ..inference import imageio
+from ..inference.api import upscale
+from ..inference.engine import resolve_device
+from ..inference.trace import Trace
+
+__all__ = ["ExplainResult", "REPORT_FORMAT", "explain", "load_references"]
+
+REPORT_FORMAT = "clearzoom-explain/1"
+REGION_LR = 48  # side of the result view's region, in input pixels
+
+
+@dataclass
+class ExplainResult:
+    report: dict[str, Any]
+    images: dict[str, Image.Image] = field(default_factory=dict)  # result-view panels
+    output: Image.Image | np.ndarray | None = None  # the full upscaled image
+
+
+def load_references() -> list[dict[str, Any]]:
+    """The works clearzoom rests on (the only ones a report cites), from ``references.json``."""
+    text = resources.files(__package__).joinpath("references.json").read_text(encoding="utf-8")
+    return json.loads(text)["references"]
+
+
+def _rgb8(img: Image.Image | np.ndarray) -> Image.Image:
+    """Any image the engine returns, as 8-bit RGB for display (alpha dropped, 16-bit scaled)."""
+    if isinstance(img, np.ndarray):
+        a = img.astype(np.float64)
+        if img.dtype == np.uint16:
+            a = a / 257.0
+        elif img.dtype.kind == "f":
+            a = a * 255.0
+        a = np.clip(a.round(), 0, 255).astype(np.uint8)
+        if a.ndim == 3 and a.shape[2] in (2, 4):
+            a = a[..., :-1]
+        if a.ndim == 3 and a.shape[2] == 1:
+            a = a[..., 0]
+        img = Image.fromarray(a)
+    return img.convert("RGB")
+
+
+def _block_at_input_scale(img: Image.Image, in_size: tuple[int, int]) -> float | None:
+    """Blockiness of an enlargement on its source's 8x8 grid: shrink it back (area average)."""
+    small = img.convert("L").resize(in_size, Image.Resampling.BOX)
+    return _r(blockiness(np.asarray(small, dtype=np.float64)))
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None = None,
+            size: tuple[int, int] | None = None, model=None, device: str = "auto",
+            precision: str = "auto", threads: int | None = None,
+            save_output: str | os.PathLike | None = None, overwrite: bool = False,
+            jpeg_quality: int = 95) -> ExplainResult:
+    """Analyse ``src``, upscale it with a stage trace, and build the workflow report.
+
+    Args:
+        src: the input image file.
+        scale, size: the target, as for :func:`clearzoom.upscale` (``size`` is ``(W, H)``).
+        model, device, precision, threads: as for :func:`clearzoom.upscale`.
+        save_output: also write the upscaled image here (atomically; its format by extension).
+        overwrite: replace ``save_output`` if it exists.
+
+    Returns:
+        :class:`ExplainResult` with the JSON-able report, the result-view images and the output.
+    """
+    src = Path(src)
+    if save_output is not None:
+        save_output = Path(save_output)
+        imageio.output_format(save_output)
+        if save_output.exists() and not overwrite:
+            raise FileExistsError(f"{save_output}: exists (use --overwrite to replace it)")
+    analysis = analyze_image(src)
+    trace = Trace(device=resolve_device(device))
+    t_start = time.perf_counter()
+    with trace.stage("decode", detail=f"read {analysis.format}, EXIF orientation applied") as st:
+        image, meta = imageio.read_image(src)
+        st.set_shape(np.asarray(image).shape)
+    with trace.stage("load model") as st:
+        loaded = load_model(model, device=trace.device)
+        st.params = sum(p.numel() for p in loaded.net.parameters())
+        st.detail = f"{loaded.name}: {loaded.description}"
+    out = upscale(image, scale=scale, size=size, model=loaded, device=device, precision=precision,
+                  threads=threads, trace=trace)
+    if save_output is not None:
+        with trace.stage("encode", detail=f"write {save_output.suffix.lstrip('.').upper()} "
+                                          "atomically, ICC and EXIF kept") as st:
+            st.set_shape(np.asarray(out).shape)
+            imageio.write_image(out, save_output, icc_profile=meta["icc_profile"],
+                                exif=meta["exif"], jpeg_quality=jpeg_quality, overwrite=overwrite)
+    total = time.perf_counter() - t_start
+
+    out_h, out_w = trace.facts["output_hw"]
+    task = describe_task(analysis, (out_w, out_h))
+    in_rgb = _rgb8(image)
+    out_rgb = _rgb8(out)
+    bicubic = in_rgb.resize((out_w, out_h), Image.Resampling.BICUBIC)
+    # result view: the most detailed region of the input, at the output's resolution
+    color = torch.from_numpy(np.asarray(in_rgb, dtype=np.float32) / 255).permute(2, 0, 1)
+    side = min(REGION_LR, in_rgb.width, in_rgb.height)
+    ry, rx = detailed_region(color, side)
+    sx, sy = out_w / in_rgb.width, out_h / in_rgb.height
+    box = (round(rx * sx), round(ry * sy), round((rx + side) * sx), round((ry + side) * sy))
+    view = {
+        "input (nearest)": in_rgb.crop((rx, ry, rx + side, ry + side)).resize(
+            (box[2] - box[0], box[3] - box[1]), Image.Resampling.NEAREST),
+        "bicubic": bicubic.crop(box),
+        "clearzoom": out_rgb.crop(box),
+    }
+    stages = []
+    for s in trace.stages.values():
+        d = s.to_dict()
+        d["seconds"] = round(d["seconds"], 4)
+        stages.append(d)
+    report = {
+        "format": REPORT_FORMAT,
+        "clearzoom_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "source": src.name,
+        "input": analysis.to_dict(),
+        "task": task,
+        "output": {"width": out_w, "height": out_h, "scale": [round(sx, 4), round(sy, 4)],
+                   "file": save_output.name if save_output is not None else None},
+        "model": {"name": loaded.name, "description": loaded.description,
+                  "parameters": sum(p.numel() for p in loaded.net.parameters()),
+                  "spec": loaded.spec},
+        "run": {k: v for k, v in trace.facts.items() if k not in ("output_hw", "output_window")},
+        "stages": stages,
+        "total_seconds": round(total, 4),
+        "stage_seconds": round(trace.total_seconds, 4),
+        "result": {
+            "region": {"x": rx, "y": ry, "size": side},
+            "blockiness": {"input": analysis.blockiness,
+                           "bicubic": _block_at_input_scale(bicubic, in_rgb.size),
+                           "clearzoom": _block_at_input_scale(out_rgb, in_rgb.size)},
+        },
+        "references": [{k: r[k] for k in ("title", "url", "role", "used")}
+                       for r in load_references()],
+    }
+    report["run"]["device"] = str(trace.device)
+    return ExplainResult(report, view, out)
+
