@@ -106,3 +106,26 @@ def test_axis_bands_are_exact_for_random_sizes():
             assert len({p // tile for p in pix}) == 1  # one band per span
             bands.append(pix[0] // tile)
         assert bands == sorted(set(bands))  # maximal spans, in order
+
+
+def test_features_once_then_any_window_equals_the_full_render(tiny_skip_model):
+    """Deep zoom: latent codes computed once (tile by tile) render any window of any size."""
+    from clearzoom.eval.protocol import render_full
+    from clearzoom.inference.engine import RenderOptions, encode_features, render_from_features
+
+    g = torch.Generator().manual_seed(5)
+    color = torch.rand(3, 37, 53, generator=g)
+    opts = RenderOptions(tile_lr=16)  # several encoder tiles
+    feat = encode_features(tiny_skip_model, color, options=opts)
+    net, norm = tiny_skip_model.net, tiny_skip_model.normalization
+    with torch.no_grad():
+        whole = net.gen_feat(((color - norm.inp_sub) / norm.inp_div)[None])
+    assert feat.shape == whole.shape
+    assert torch.allclose(feat, whole, atol=1e-5)
+    for out_hw, window in [((74, 106), (10, 20, 30, 40)), ((370, 530), (200, 256, 100, 128)),
+                           ((1184, 1696), (1000, 1500, 184, 196)), ((37, 53), None)]:
+        full = render_full(tiny_skip_model, color, out_hw, opts)
+        part = render_from_features(tiny_skip_model, feat, color, out_hw, window, options=opts)
+        y0, x0, wh, ww = window or (0, 0, *out_hw)
+        assert part.shape == (3, wh, ww)
+        assert torch.allclose(part, full[:, y0:y0 + wh, x0:x0 + ww], atol=1e-5), out_hw

@@ -24,8 +24,9 @@ from ..models.model import Model
 from .tiling import Tile, TilePlan, plan_tiles
 from .trace import NO_TRACE, Trace, conv_macs
 
-__all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "render_alpha",
-           "render_color", "resolve_device", "resolve_precision"]
+__all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "encode_features",
+           "render_alpha", "render_color", "render_from_features", "resolve_device",
+           "resolve_precision"]
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,6 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
     tr.facts.update({"tiles": len(plan.tiles), "tile_plan": plan.describe(),
                      "precision": options.precision, "device": str(dev),
                      "chunk_queries": options.chunk_queries})
-    first = net.imnet.layers[0]
     with torch.inference_mode(), _autocast(options.precision, dev):
         for n, tile in enumerate(plan.tiles):
             ty, tx = tile.y, tile.x
@@ -167,43 +167,114 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
                 # channels-last convolutions: 1.3-1.5x faster encoder on CPU (benchmarks/RESULTS.md)
                 feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last))
                 st.set_shape(feat)
-            # project only the core plus the 1-pixel ring its 3x3 unfold reads (or the image edge)
-            fy0, fy1 = max(ty.core_start - 1, ty.crop_start), min(ty.core_stop + 1, ty.crop_stop)
-            fx0, fx1 = max(tx.core_start - 1, tx.crop_start), min(tx.core_stop + 1, tx.crop_stop)
-            ph, pw = fy1 - fy0, fx1 - fx0
-            with tr.stage("feature unfolding", macs=ph * pw * net.feat_dim * first.out_features,
-                          params=net.feat_dim * first.out_features,
-                          detail=("3x3 neighbourhood of codes" if net.feat_unfold else "off")
-                          + ", fused with the MLP's first layer (one 3x3 conv per input pixel)"
-                          ) as st:
-                proj = net.project(feat[:, :, fy0 - ty.crop_start:fy1 - ty.crop_start,
-                                        fx0 - tx.crop_start:fx1 - tx.crop_start])
-                cy, cx = ty.core_start - fy0, tx.core_start - fx0
-                ch, cw = ty.core_stop - ty.core_start, tx.core_stop - tx.core_start
-                proj = proj[:, cy:cy + ch, cx:cx + cw].float().contiguous()
-                st.set_shape(proj)
-            iy, ix = ty.core_start - ty.crop_start, tx.core_start - tx.crop_start
-            inp = inp[:, :, iy:iy + ch, ix:ix + cw].contiguous()
-            y0, x0, th, tw = tile.out_window
-            out = torch.empty(th * tw, 3, dtype=torch.float32, device=dev)
-            for s in range(0, th * tw, options.chunk_queries):
-                with tr.stage("query grid", detail=f"output pixel centres, cell = (2/{out_hw[0]}, "
-                                                   f"2/{out_hw[1]})") as st:
-                    cell = make_cell(out_hw, 1, device=dev).view(1, 1, 2)  # same for every query
-                    idx = torch.arange(s, min(s + options.chunk_queries, th * tw), device=dev)
-                    c = torch.stack([centers_of(y0 + idx // tw, out_hw[0]),
-                                     centers_of(x0 + idx % tw, out_hw[1])], dim=-1).unsqueeze(0)
-                    st.set_shape(c)
-                pred = net.decode(proj, c, cell, inp=inp,
-                                  grid_hw=(h, w), offset=(ty.core_start, tx.core_start),
-                                  hidden_layers=hidden, trace=tr)
-                out[s:s + c.shape[1]] = pred[0].float()
-            with tr.stage("de-normalise", detail="y * gt_div + gt_sub") as st:
-                rgb = (out * norm.gt_div + norm.gt_sub).t().reshape(3, th, tw).cpu()
-                st.set_shape(rgb)
+            rgb = _decode_tile(model, feat, inp, (ty.crop_start, tx.crop_start), tile, (h, w),
+                               out_hw, options, hidden, tr)
             if on_tile is not None:
                 on_tile(n + 1, len(plan.tiles))
             yield tile, rgb
+
+
+def _decode_tile(model: Model, feat: torch.Tensor, inp: torch.Tensor, origin: tuple[int, int],
+                 tile: Tile, lr_hw: tuple[int, int], out_hw: tuple[int, int],
+                 options: RenderOptions, hidden, tr) -> torch.Tensor:
+    """Colours ``(3, th, tw)`` of one tile, from latent codes ``feat`` (and the normalised input
+    ``inp``) that cover LR rows/cols from ``origin`` on, including the tile's core and, where the
+    image has it, a 1-pixel ring around it."""
+    net, norm, dev = model.net, model.normalization, options.device
+    first = net.imnet.layers[0]
+    ty, tx = tile.y, tile.x
+    oy, ox = origin
+    fh, fw = feat.shape[-2:]
+    # project only the core plus the 1-pixel ring its 3x3 unfold reads (or the image edge)
+    fy0, fy1 = max(ty.core_start - 1, oy), min(ty.core_stop + 1, oy + fh)
+    fx0, fx1 = max(tx.core_start - 1, ox), min(tx.core_stop + 1, ox + fw)
+    with tr.stage("feature unfolding", macs=(fy1 - fy0) * (fx1 - fx0) * net.feat_dim * first.out_features,
+                  params=net.feat_dim * first.out_features,
+                  detail=("3x3 neighbourhood of codes" if net.feat_unfold else "off")
+                  + ", fused with the MLP's first layer (one 3x3 conv per input pixel)") as st:
+        proj = net.project(feat[:, :, fy0 - oy:fy1 - oy, fx0 - ox:fx1 - ox])
+        cy, cx = ty.core_start - fy0, tx.core_start - fx0
+        ch, cw = ty.core_stop - ty.core_start, tx.core_stop - tx.core_start
+        proj = proj[:, cy:cy + ch, cx:cx + cw].float().contiguous()
+        st.set_shape(proj)
+    iy, ix = ty.core_start - oy, tx.core_start - ox
+    inp = inp[:, :, iy:iy + ch, ix:ix + cw].contiguous()
+    y0, x0, th, tw = tile.out_window
+    out = torch.empty(th * tw, 3, dtype=torch.float32, device=dev)
+    for s in range(0, th * tw, options.chunk_queries):
+        with tr.stage("query grid", detail=f"output pixel centres, cell = (2/{out_hw[0]}, "
+                                           f"2/{out_hw[1]})") as st:
+            cell = make_cell(out_hw, 1, device=dev).view(1, 1, 2)  # the same for every query
+            idx = torch.arange(s, min(s + options.chunk_queries, th * tw), device=dev)
+            c = torch.stack([centers_of(y0 + idx // tw, out_hw[0]),
+                             centers_of(x0 + idx % tw, out_hw[1])], dim=-1).unsqueeze(0)
+            st.set_shape(c)
+        pred = net.decode(proj, c, cell, inp=inp, grid_hw=lr_hw,
+                          offset=(ty.core_start, tx.core_start), hidden_layers=hidden, trace=tr)
+        out[s:s + c.shape[1]] = pred[0].float()
+    with tr.stage("de-normalise", detail="y * gt_div + gt_sub") as st:
+        rgb = (out * norm.gt_div + norm.gt_sub).t().reshape(3, th, tw).cpu()
+        st.set_shape(rgb)
+    return rgb
+
+
+def encode_features(model: Model, color: torch.Tensor, *,
+                    options: RenderOptions = RenderOptions()) -> torch.Tensor:
+    """The latent grid of the whole input, computed tile by tile (bounded memory), once.
+
+    Equals ``model.net.gen_feat`` of the whole normalised image (within float rounding), so that
+    :func:`render_from_features` can render any window of any output size from it without running
+    the encoder again (the web viewer's deep-zoom tiles).
+
+    Shape: ``color (3, h, w)`` float [0, 1] -> ``(1, C, h, w)`` float32 on ``options.device``.
+    """
+    net, norm, dev = model.net, model.normalization, options.device
+    h, w = color.shape[-2:]
+    plan = plan_tiles((h, w), (h, w), (0, 0, h, w), tile_lr=options.tile_lr,
+                      halo=net.encoder.receptive_radius)
+    out = None
+    with torch.inference_mode(), _autocast(options.precision if options.precision != "int8"
+                                           else "fp32", dev):
+        for tile in plan.tiles:
+            ty, tx = tile.y, tile.x
+            crop = color[:, ty.crop_start:ty.crop_stop, tx.crop_start:tx.crop_stop].to(dev)
+            inp = ((crop - norm.inp_sub) / norm.inp_div).unsqueeze(0)
+            feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last)).float()
+            if out is None:
+                out = torch.empty(1, feat.shape[1], h, w, device=dev)
+            out[:, :, ty.core_start:ty.core_stop, tx.core_start:tx.core_stop] = feat[
+                :, :, ty.core_start - ty.crop_start:ty.core_stop - ty.crop_start,
+                tx.core_start - tx.crop_start:tx.core_stop - tx.crop_start]
+    return out.contiguous()
+
+
+def render_from_features(model: Model, feat: torch.Tensor, color: torch.Tensor,
+                         out_hw: tuple[int, int], window: tuple[int, int, int, int] | None = None,
+                         *, options: RenderOptions = RenderOptions()) -> torch.Tensor:
+    """Render ``window`` of an ``out_hw`` output from precomputed latent codes.
+
+    Args:
+        feat: :func:`encode_features` of ``color``, ``(1, C, h, w)``.
+        color: the input ``(3, h, w)`` float [0, 1] (for models with a global skip).
+        out_hw, window: as in :func:`render_color`.
+
+    Returns ``(3, wh, ww)`` float32 on the CPU; the same values as :func:`render_color`.
+    """
+    net, norm, dev = model.net, model.normalization, options.device
+    h, w = color.shape[-2:]
+    window = window if window is not None else (0, 0, *out_hw)
+    plan = plan_tiles((h, w), out_hw, window, tile_lr=max(h, w), halo=0)
+    hidden = int8_hidden_layers(net) if options.precision == "int8" else None
+    wy0, wx0, wh, ww = window
+    result = torch.empty(3, wh, ww)
+    with torch.inference_mode(), _autocast(options.precision, dev):
+        inp = ((color.to(dev) - norm.inp_sub) / norm.inp_div).unsqueeze(0)
+        for tile in plan.tiles:
+            rgb = _decode_tile(model, feat, inp, (0, 0), tile, (h, w), out_hw, options, hidden,
+                               NO_TRACE)
+            y0, x0, th, tw = tile.out_window
+            result[:, y0 - wy0:y0 - wy0 + th, x0 - wx0:x0 - wx0 + tw] = rgb
+    return result
 
 
 def _params(module: torch.nn.Module) -> int:
