@@ -20,5 +20,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet "$TORCH_REQ"
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+.venv/bin/python -m pip install --quiet -e ".[dev,web]"
+# The web viewer's OpenSeadragon, from the npm registry (package-lock.json pins it).
+npm ci --no-audit --no-fund --silent
 .venv/bin/python -c "import torch, clearzoom; print('clearzoom', clearzoom.__version__, '| torch', torch.__version__)"

@@ -214,6 +214,40 @@ def explain_cmd(src, scale, size, report_path, as_json, save_output, model_name,
         click.echo(f"wrote {report_path}")
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind (the default serves this machine only).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--model", "model_name", help="Model name or file (default model if omitted).")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
+@click.option("--precision", default="auto", show_default=True,
+              type=click.Choice(["auto", "fp32", "int8", "bf16", "fp16"]))
+@click.option("--max-upload-mb", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-megapixels", default=4.0, show_default=True, type=click.FloatRange(min=0.01))
+@click.option("--store-mb", default=2048, show_default=True, type=click.IntRange(min=16),
+              help="Memory for uploaded images and their latent codes (oldest evicted).")
+def serve(host, port, model_name, device, precision, max_upload_mb, max_megapixels, store_mb) -> None:
+    """Run the local web app: upload, restore, compare, and deep zoom to x32."""
+    try:
+        import uvicorn
+
+        from ..web import WebConfig, create_app
+
+        app = create_app(WebConfig(model=model_name, device=device, precision=precision,
+                                   max_upload_bytes=max_upload_mb << 20,
+                                   max_pixels=int(max_megapixels * 1e6),
+                                   store_bytes=store_mb << 20))
+    except ImportError as exc:
+        _fail(f"{exc}" if "extra" in str(exc) else
+              f"the web app needs the 'web' extra: pip install 'clearzoom[web]' (missing: {exc.name})")
+        sys.exit(1)
+    except _EXPECTED as exc:
+        _fail(str(exc))
+        sys.exit(1)
+    click.echo(f"clearzoom: http://{host}:{port}/  (API: http://{host}:{port}/openapi.json)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @main.command("train")
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
               help="Training config (YAML), e.g. configs/cpu-small.yaml.")

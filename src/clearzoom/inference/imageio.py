@@ -41,7 +41,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..atomic import write_atomic
 from ..errors import InvalidInputError
 
-__all__ = ["Planes", "from_planes", "read_image", "to_planes", "write_image"]
+__all__ = ["Planes", "encode_image", "from_planes", "read_image", "to_planes", "write_image"]
 
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as Pillow's RGB -> L
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
@@ -284,14 +284,24 @@ def write_image(image: Image.Image | np.ndarray, path: str | os.PathLike, *,
     fmt = output_format(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: exists (pass overwrite=True / --overwrite to replace it)")
-    if isinstance(image, np.ndarray):
-        if fmt != "PNG":
-            raise InvalidInputError(f"{path}: 16-bit colour can only be written as PNG")
-        data = _png16_bytes(image, icc_profile, exif)
-    else:
-        data = _pil_bytes(image, fmt, icc_profile, exif, jpeg_quality)
+    try:
+        data = encode_image(image, fmt, icc_profile=icc_profile, exif=exif,
+                            jpeg_quality=jpeg_quality)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{path}: {exc}") from None
     write_atomic(path, data)
     return path
+
+
+def encode_image(image: Image.Image | np.ndarray, fmt: str, *, icc_profile: bytes | None = None,
+                 exif: bytes | None = None, jpeg_quality: int = 95) -> bytes:
+    """The bytes of ``image`` in Pillow format ``fmt`` (PNG, JPEG, WEBP, TIFF, BMP), ICC/EXIF kept
+    where the format allows. A uint16 ``(h, w, c)`` array becomes a 16-bit PNG."""
+    if isinstance(image, np.ndarray):
+        if fmt != "PNG":
+            raise InvalidInputError("16-bit colour can only be written as PNG")
+        return _png16_bytes(image, icc_profile, exif)
+    return _pil_bytes(image, fmt, icc_profile, exif, jpeg_quality)
 
 
 def _pil_bytes(im: Image.Image, fmt: str, icc: bytes | None, exif: bytes | None,

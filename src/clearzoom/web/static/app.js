@@ -1,0 +1,116 @@
+// clearzoom web page: upload -> analysis -> upscale job (progress, compare, download) -> deep zoom.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let current = null;   // image info from the API
+let job = null;       // current job
+let viewer = null;
+
+function status(msg, isError) {
+  $("status").textContent = msg;
+  $("status").className = isError ? "error" : "";
+}
+
+async function api(method, url, body) {
+  const opts = { method };
+  if (body instanceof FormData) opts.body = body;
+  else if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers = { "Content-Type": "application/json" }; }
+  const r = await fetch(url, opts);
+  const text = await r.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!r.ok) throw new Error((data && data.error) || r.statusText);
+  return data;
+}
+
+async function upload(file) {
+  status("Uploading " + file.name + " …");
+  const fd = new FormData();
+  fd.append("file", file);
+  try { show(await api("POST", "/api/images", fd)); } catch (e) { status(e.message, true); }
+}
+
+function row(k, v) { return "<tr><td>" + k + "</td><td>" + v + "</td></tr>"; }
+function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
+
+function show(info) {
+  current = info;
+  const a = info.analysis;
+  status("Loaded " + info.name + " (" + info.width + "×" + info.height + ").");
+  $("task").textContent = a.task_x4;
+  let rows = row("format", esc(a.format)) + row("size", info.width + "×" + info.height) + row("mode", esc(a.mode) + ", " + a.bit_depth + "-bit");
+  rows += a.jpeg ? row("JPEG quality", "≈ " + a.jpeg.quality + " (" + esc(a.jpeg.subsampling) + ", tables " + esc(a.jpeg.tables_match) + ")") : row("JPEG quality", "not a JPEG");
+  rows += row("blockiness", a.blockiness === null ? "–" : a.blockiness) + row("noise σ", a.noise) + row("model", esc(info.model));
+  $("facts").innerHTML = rows;
+  $("width").value = info.width * 4; $("height").value = info.height * 4;
+  $("analysis").hidden = false; $("run").hidden = false; $("compare").hidden = true;
+  openViewer(info);
+}
+
+function openViewer(info) {
+  $("zoom").hidden = false;
+  $("zoom-max").textContent = info.deepzoom.zoom;
+  if (window.osdMissing || typeof OpenSeadragon === "undefined") {
+    $("viewer-note").textContent = "The deep-zoom viewer (OpenSeadragon) is not installed: run scripts/setup.sh. Tiles are still served at " + info.deepzoom.dzi;
+    return;
+  }
+  if (viewer) viewer.destroy();
+  viewer = OpenSeadragon({
+    id: "viewer", prefixUrl: "/vendor/openseadragon/images/", tileSources: info.deepzoom.dzi,
+    showNavigator: true, maxZoomPixelRatio: 1.0, visibilityRatio: 0.5, crossOriginPolicy: false,
+  });
+  window.clearzoomViewer = viewer;
+  $("viewer-note").textContent = "Levels above the input's own resolution (level " + info.deepzoom.first_model_level + " and up) are rendered by the model on demand.";
+}
+
+async function runJob(ev) {
+  ev.preventDefault();
+  if (!current) return;
+  const mode = document.querySelector("input[name=mode]:checked").value;
+  const body = { format: $("format").value };
+  if (mode === "scale") body.scale = parseFloat($("scale").value);
+  else { body.width = parseInt($("width").value, 10); body.height = parseInt($("height").value, 10); }
+  $("go").disabled = true; $("cancel").hidden = false;
+  $("progress").hidden = false; $("progress").value = 0; $("job-status").textContent = "Queued …";
+  try {
+    job = await api("POST", "/api/images/" + current.id + "/jobs", body);
+    await poll(job.id);
+  } catch (e) {
+    $("job-status").textContent = e.message; $("job-status").className = "error";
+  } finally { $("go").disabled = false; $("cancel").hidden = true; }
+}
+
+async function poll(id) {
+  for (;;) {
+    const j = await api("GET", "/api/jobs/" + id);
+    $("progress").value = j.progress;
+    $("job-status").className = "";
+    $("job-status").textContent = j.state + " " + Math.round(j.progress * 100) + "% — " + j.params.width + "×" + j.params.height;
+    if (j.state === "done") return finish(j);
+    if (j.state === "error" || j.state === "cancelled") throw new Error("job " + j.state + (j.error ? ": " + j.error : ""));
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function finish(j) {
+  $("job-status").textContent = "Done in " + j.seconds + " s: " + j.params.width + "×" + j.params.height;
+  $("after").src = j.result_url;
+  $("before").src = "/api/images/" + current.id + "/input.png";
+  $("after").onload = () => { $("before").style.width = $("after").clientWidth + "px"; };
+  $("download").href = j.result_url; $("download").setAttribute("download", j.filename);
+  $("compare").hidden = false;
+}
+
+$("slider").addEventListener("input", () => { $("before-clip").style.width = $("slider").value + "%"; });
+$("cancel").addEventListener("click", async () => { if (job) await api("DELETE", "/api/jobs/" + job.id); });
+$("job-form").addEventListener("submit", runJob);
+$("file").addEventListener("change", () => { if ($("file").files[0]) upload($("file").files[0]); });
+$("example").addEventListener("click", async () => {
+  status("Loading the example …");
+  try { show(await api("POST", "/api/images/example")); } catch (e) { status(e.message, true); }
+});
+const drop = $("drop");
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault(); drop.classList.remove("over");
+  if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]);
+});
