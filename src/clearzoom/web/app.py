@@ -255,6 +255,7 @@ def create_app(cfg: WebConfig = WebConfig(), model: Model | None = None):
         from fastapi.staticfiles import StaticFiles
         from pydantic import BaseModel, Field
         from starlette.concurrency import run_in_threadpool
+        from starlette.exceptions import HTTPException as StarletteHTTPException
     except ImportError as exc:  # pragma: no cover - exercised by the CLI's message
         raise ImportError("the web app needs the 'web' extra: pip install 'clearzoom[web]' "
                           f"(missing: {exc.name})") from None
@@ -274,6 +275,11 @@ def create_app(cfg: WebConfig = WebConfig(), model: Model | None = None):
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if exc.status_code != 404 else f"no such path: {request.url.path}"
+        return JSONResponse({"error": str(message)}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
