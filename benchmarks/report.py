@@ -73,6 +73,14 @@ def main() -> None:
                                ("precision", "precision"), ("s / step", "s"),
                                ("samples/s", "sps"), ("queries/s", "qps"),
                                ("forward GMACs", "g"), ("speed-up vs paper", "x")]), ""]
+    web = RESULTS / "web.json"
+    if web.exists():
+        d = json.loads(web.read_text())
+        parts += ["## Web app: upload to first tile, and deep-zoom tile render times", "",
+                  meta_line(d["meta"]) + f"  \n*model: {d['meta']['model']}, precision "
+                  f"{d['meta']['precision']}*", "",
+                  table(d["rows"], [("image", "image"), ("size", "size"), ("measure", "measure"),
+                                    ("seconds", "seconds")]), ""]
     (HERE / "RESULTS.md").write_text("\n".join(parts))
     print(f"wrote {HERE / 'RESULTS.md'}")
 

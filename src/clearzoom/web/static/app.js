@@ -93,13 +93,14 @@ async function poll(id) {
 function finish(j) {
   $("job-status").textContent = "Done in " + j.seconds + " s: " + j.params.width + "×" + j.params.height;
   $("after").src = j.result_url;
-  $("before").src = "/api/images/" + current.id + "/input.png";
-  $("after").onload = () => { $("before").style.width = $("after").clientWidth + "px"; };
+  $("before").src = "/api/images/" + current.id + "/input.png";  // stretched by the browser
   $("download").href = j.result_url; $("download").setAttribute("download", j.filename);
   $("compare").hidden = false;
 }
 
-$("slider").addEventListener("input", () => { $("before-clip").style.width = $("slider").value + "%"; });
+$("slider").addEventListener("input", () => {
+  $("before").style.clipPath = "inset(0 " + (100 - $("slider").value) + "% 0 0)";
+});
 $("cancel").addEventListener("click", async () => { if (job) await api("DELETE", "/api/jobs/" + job.id); });
 $("job-form").addEventListener("submit", runJob);
 $("file").addEventListener("change", () => { if ($("file").files[0]) upload($("file").files[0]); });
