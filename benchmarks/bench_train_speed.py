@@ -22,7 +22,6 @@ Also reported: the multiply-accumulates (MACs) of each step's forward pass.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import multiprocessing as mp
 import statistics
@@ -142,7 +141,7 @@ def run_case(*args) -> dict:
 
 
 def main() -> None:
-    from clearzoom.eval.speed import machine_info
+    from common import save_results
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", default="1,2")
@@ -160,17 +159,7 @@ def main() -> None:
         ref = next(x for x in rows if x["recipe"] == r["recipe"] and x["threads"] == r["threads"]
                    and x["kind"] == "paper")
         r["speedup_vs_paper"] = ref["seconds_per_step"] / r["seconds_per_step"]
-    out = {"meta": {**machine_info(), "date": datetime.date.today().isoformat(),
-                    "command": "benchmarks/bench_train_speed.py " + " ".join(sys.argv[1:])},
-           "rows": rows}
-    text = json.dumps(out, indent=1)
-    if args.out:
-        from clearzoom.atomic import write_atomic
-
-        write_atomic(args.out, text + "\n")
-    else:
-        print(text)
-
+    save_results(args.out, rows)
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,6 @@ and precision, on the bundled example (160x90 JPEG) and a 500x480 Set14 photo. F
 from __future__ import annotations
 
 import argparse
-import datetime
 import io
 import json
 import statistics
@@ -30,9 +29,8 @@ def main() -> None:
     from fastapi.testclient import TestClient
     from PIL import Image
 
-    from clearzoom.atomic import write_atomic
-    from clearzoom.eval.speed import machine_info
     from clearzoom.web import WebConfig, create_app
+    from common import save_results
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiles", type=int, default=5)
@@ -81,17 +79,8 @@ def main() -> None:
                              "seconds": round(statistics.median(times), 4)})
             for r_ in rows[-(dz["max_level"] - base + 2):]:
                 print(json.dumps(r_), flush=True)
-    out = {"meta": {**machine_info(), "threads": args.threads, "model": app.state.service.model.name,
-                    "precision": app.state.service.options.precision,
-                    "date": datetime.date.today().isoformat(),
-                    "command": "benchmarks/bench_web.py " + " ".join(sys.argv[1:])},
-           "rows": rows}
-    text = json.dumps(out, indent=1)
-    if args.out:
-        write_atomic(args.out, text + "\n")
-    else:
-        print(text)
-
+    save_results(args.out, rows, threads=args.threads, model=app.state.service.model.name,
+                 precision=app.state.service.options.precision)
 
 if __name__ == "__main__":
     main()

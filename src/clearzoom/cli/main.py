@@ -136,6 +136,15 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name
         sys.exit(1)
 
 
+def _check_model_dst(dst: Path, overwrite: bool) -> None:
+    """A model file destination: .safetensors, and not replaced unless asked."""
+    if dst.suffix != ".safetensors":
+        raise click.UsageError("the output must end in .safetensors")
+    if dst.exists() and not overwrite:
+        _fail(f"{dst}: exists (use --overwrite to replace it)")
+        sys.exit(1)
+
+
 @main.command()
 def models() -> None:
     """List the bundled models (the default first)."""
@@ -154,11 +163,7 @@ def convert(src: Path, dst: Path, overwrite: bool) -> None:
     """Convert an official LIIF .pth checkpoint into a clearzoom .safetensors model."""
     from ..checkpoints.loading import convert_checkpoint
 
-    if dst.suffix != ".safetensors":
-        raise click.UsageError("the output must end in .safetensors")
-    if dst.exists() and not overwrite:
-        _fail(f"{dst}: exists (use --overwrite to replace it)")
-        sys.exit(1)
+    _check_model_dst(dst, overwrite)
     try:
         convert_checkpoint(src, dst)
     except _EXPECTED as exc:
@@ -304,11 +309,7 @@ def export_cmd(checkpoint, dst, raw, description, overwrite) -> None:
     """Turn a training CHECKPOINT into a shippable model file DST (.safetensors)."""
     from ..train import export_model
 
-    if dst.suffix != ".safetensors":
-        raise click.UsageError("the output must end in .safetensors")
-    if dst.exists() and not overwrite:
-        _fail(f"{dst}: exists (use --overwrite to replace it)")
-        sys.exit(1)
+    _check_model_dst(dst, overwrite)
     try:
         export_model(checkpoint, dst, use_ema=not raw, description=description)
     except _EXPECTED as exc:
