@@ -93,7 +93,8 @@ def main() -> None:
             ap.error(f"unknown variants: {', '.join(sorted(unknown))}")
         run_all(args.variants, args.budget_minutes, args.jobs)
     else:
-        from arch_study_report import report  # noqa: PLC0415 (kept apart: needs the runs)
+        sys.path.insert(0, str(Path(__file__).parent))
+        from arch_study_report import report
 
         report(VARIANTS, RUNS, args.budget_minutes)
 

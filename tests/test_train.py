@@ -272,3 +272,16 @@ def test_torchrun_two_cpu_processes_write_one_checkpoint(photos, tmp_path):
     assert state["step"] == 10
     assert "module." not in next(iter(state["model"]))  # the plain network's weights
     assert proc.stdout.count("step 10:") == 1  # only rank 0 reports
+
+
+def test_predownscale_applies_to_the_listed_formats_only(tmp_path, photos):
+    src = sorted(photos.iterdir())[0]
+    img = Image.open(src).convert("RGB")
+    img.save(tmp_path / "a.jpg", quality=90)
+    img.save(tmp_path / "b.png")
+    for cache in (True, False):
+        store = ImageStore(list_images(tmp_path), cache=cache, predownscale=2.0)
+        sizes = dict(zip((p.name for p in store.files), store.sizes))
+        assert sizes["a.jpg"] == (round(img.height / 2), round(img.width / 2))
+        assert sizes["b.png"] == (img.height, img.width)
+    assert store[0].shape[:2] == sizes["a.jpg"]  # decoded on demand, also shrunk

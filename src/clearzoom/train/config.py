@@ -62,7 +62,8 @@ class DataConfig:
     val_every: int = _rng_d(20, 2)  # every N-th file (sorted) is held out for validation
     val_max: int = _rng_d(12, 1)  # validation images used, at most
     cache: bool = True  # keep decoded images in memory
-    predownscale: float = _rng_d(1.0, 1.0)  # shrink sources by this factor first (JPEG sources)
+    predownscale: float = _rng_d(1.0, 1.0)  # shrink compressed sources by this factor first
+    predownscale_formats: tuple[str, ...] = ("JPEG",)  # ... the sources in these formats
     min_side: int = _rng_d(0, 0)  # skip images smaller than this (after predownscale)
     patch: int = _rng_d(48, 8)  # LR patch side
     scale: tuple[float, float] = (1.0, 4.0)  # r ~ U(min, max); HR crop = round(patch * r)

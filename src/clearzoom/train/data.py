@@ -57,10 +57,11 @@ def split_files(files: list[Path], val_every: int) -> tuple[list[Path], list[Pat
             [f for i, f in enumerate(files) if i % val_every == 0])
 
 
-def _decode(path: Path, predownscale: float) -> np.ndarray:
+def _decode(path: Path, predownscale: float, formats: tuple[str, ...] = ("JPEG",)) -> np.ndarray:
     with Image.open(path) as im:
+        fmt = im.format
         im = im.convert("RGB")
-        if predownscale > 1:
+        if predownscale > 1 and fmt in formats:
             w, h = im.size
             im = im.resize((max(1, round(w / predownscale)), max(1, round(h / predownscale))),
                            Image.Resampling.BICUBIC, reducing_gap=None)
@@ -71,14 +72,16 @@ class ImageStore:
     """Training images as ``(H, W, 3)`` uint8 arrays, decoded once (``cache``) or on demand.
 
     Every file is opened once up front: unreadable files, and images smaller than ``min_side``
-    after ``predownscale``, are logged and skipped. ``predownscale`` > 1 shrinks each source
-    (bicubic, antialiased) before cropping, which removes most of the compression artifacts of
-    JPEG/WebP sources so that the model does not learn to reproduce them.
+    after ``predownscale``, are logged and skipped. ``predownscale`` > 1 shrinks each source whose
+    format is in ``predownscale_formats`` (bicubic, antialiased) before cropping, which removes
+    most of the compression artifacts of JPEG sources so that the model does not learn to
+    reproduce them (lossy WebP sources: add "WEBP").
     """
 
     def __init__(self, files: list[Path], *, cache: bool = True, predownscale: float = 1.0,
-                 min_side: int = 0):
+                 predownscale_formats: tuple[str, ...] = ("JPEG",), min_side: int = 0):
         self.predownscale = predownscale
+        self.predownscale_formats = tuple(f.upper() for f in predownscale_formats)
         self.cache = cache
         self.files: list[Path] = []
         self.sizes: list[tuple[int, int]] = []
@@ -87,14 +90,15 @@ class ImageStore:
         for path in files:
             try:
                 if cache:
-                    arr = _decode(path, predownscale)
+                    arr = _decode(path, predownscale, self.predownscale_formats)
                     h, w = arr.shape[:2]
                 else:
                     with Image.open(path) as im:
                         im.verify()
                     with Image.open(path) as im:
                         w, h = im.size
-                    h, w = round(h / max(predownscale, 1)), round(w / max(predownscale, 1))
+                        if im.format in self.predownscale_formats and predownscale > 1:
+                            h, w = round(h / predownscale), round(w / predownscale)
             except (OSError, ValueError, Image.DecompressionBombError) as exc:
                 reason = f"unreadable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
                 self._skip(path, reason)
@@ -117,7 +121,7 @@ class ImageStore:
     def __getitem__(self, i: int) -> np.ndarray:
         if self.cache:
             return self._arrays[i]
-        return _decode(self.files[i], self.predownscale)
+        return _decode(self.files[i], self.predownscale, self.predownscale_formats)
 
     @property
     def nbytes(self) -> int:

@@ -280,6 +280,7 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
     files = list_images(cfg.data.train)
     train_files, val_files = split_files(files, cfg.data.val_every)
     store = ImageStore(train_files, cache=cfg.data.cache, predownscale=cfg.data.predownscale,
+                       predownscale_formats=cfg.data.predownscale_formats,
                        min_side=cfg.data.min_side)
     if len(store) == 0:
         raise ConfigError(f"data.train: none of the {len(train_files)} training images is usable")

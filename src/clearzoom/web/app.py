@@ -267,7 +267,9 @@ def create_app(cfg: WebConfig = WebConfig(), model: Model | None = None):
         yield
         svc.jobs.shutdown()
 
-    app = FastAPI(title="clearzoom", version=_version(), lifespan=lifespan,
+    # no /docs: Swagger UI would load its scripts from a CDN; the OpenAPI document is local
+    app = FastAPI(title="clearzoom", version=_version(), lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Restore and magnify compressed images; deep zoom rendered on demand.")
     app.state.service = svc
     static = resources.files("clearzoom.web").joinpath("static")
