@@ -17,11 +17,28 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "scripts"))
-from eval_bench import evaluate  # noqa: E402
-
 from clearzoom.checkpoints import load_model  # noqa: E402
-from clearzoom.inference.engine import resolve_precision  # noqa: E402
+from clearzoom.eval.protocol import evaluate_image, is_gray, load_rgb  # noqa: E402
+from clearzoom.inference.engine import RenderOptions, resolve_precision  # noqa: E402
+
+BENCH = ROOT.parent / "shared" / "data" / "bench"
+
+
+def evaluate(model, sets: list[str], cases: list[tuple[int, int | None]], precision: str) -> list[dict]:
+    """Mean PSNR-Y (LIIF rules) per (set, scale, JPEG quality) in ``precision``."""
+    import numpy as np
+
+    opts = RenderOptions(precision=resolve_precision(precision, torch.device("cpu")))
+    rows = []
+    for set_name in sets:
+        files = sorted((BENCH / set_name).glob("*.png"))
+        for scale, quality in cases:
+            res = [evaluate_image(model, load_rgb(f), scale, jpeg_quality=quality, options=opts,
+                                  gray=is_gray(f)) for f in files]
+            rows.append({"set": set_name, "scale": scale,
+                         "degradation": f"jpeg:{quality}" if quality else "clean",
+                         "psnr_y": round(float(np.mean([r.psnr_y for r in res])), 3)})
+    return rows
 
 
 def main() -> None:
