@@ -220,3 +220,23 @@ def test_delete_and_openapi(client):
               "/api/images/{image_id}_files/{level}/{col}_{row}.{fmt}", "/api/jobs/{job_id}"):
         assert p in paths
     assert client.get("/").status_code == 200
+
+
+def test_serve_without_the_web_extra_says_how_to_install_it(monkeypatch):
+    import builtins
+
+    from click.testing import CliRunner
+
+    from clearzoom.cli.main import main
+
+    real_import = builtins.__import__
+
+    def no_fastapi(name, *args, **kwargs):
+        if name.split(".")[0] in ("fastapi", "uvicorn"):
+            raise ImportError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_fastapi)
+    r = CliRunner().invoke(main, ["serve", "--port", "1"])
+    assert r.exit_code == 1
+    assert "pip install 'clearzoom[web]'" in r.output and len(r.output.strip().splitlines()) == 1
