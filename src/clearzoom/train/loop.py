@@ -276,21 +276,7 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
         raise ConfigError(f"--resume {resume}: its model.spec differs from the config's")
     _prepare_out(out, resume, d)
 
-    # Data first: every data error surfaces before the model is built.
-    files = list_images(cfg.data.train)
-    train_files, val_files = split_files(files, cfg.data.val_every)
-    store = ImageStore(train_files, cache=cfg.data.cache, predownscale=cfg.data.predownscale,
-                       predownscale_formats=cfg.data.predownscale_formats,
-                       min_side=cfg.data.min_side)
-    if len(store) == 0:
-        raise ConfigError(f"data.train: none of the {len(train_files)} training images is usable")
-    sampler = PatchSampler(store, cfg.data, cfg.degrade, seed=cfg.seed, rank=d.rank,
-                           world_size=d.world)
-    val = ValidationSet(val_files, cfg.validate, cfg.data.val_max) if d.main else None
-    if d.main:
-        log.info("%d training images (%d skipped, %.0f MB cached), %d validation crops",
-                 len(store), len(store.skipped), store.nbytes / 1e6, val.num_images)
-
+    # The model, then the data: every config and data error surfaces before training starts.
     try:
         norm = Normalization.from_dict(cfg.model.normalization)
     except (KeyError, TypeError, ValueError):
@@ -308,15 +294,25 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
     opt_cls = torch.optim.AdamW if cfg.optim.name == "adamw" else torch.optim.Adam
     opt = opt_cls(net.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
                   weight_decay=cfg.optim.weight_decay)
+    files = list_images(cfg.data.train)
+    train_files, val_files = split_files(files, cfg.data.val_every)
+    store = ImageStore(train_files, cache=cfg.data.cache, predownscale=cfg.data.predownscale,
+                       predownscale_formats=cfg.data.predownscale_formats,
+                       min_side=cfg.data.min_side)
+    if len(store) == 0:
+        raise ConfigError(f"data.train: none of the {len(train_files)} training images is usable")
+    sampler = PatchSampler(store, cfg.data, cfg.degrade, seed=cfg.seed, rank=d.rank,
+                           world_size=d.world)
+    val = ValidationSet(val_files, cfg.validate, cfg.data.val_max) if d.main else None
+    if d.main:
+        log.info("%d training images (%d skipped, %.0f MB cached), %d validation crops",
+                 len(store), len(store.skipped), store.nbytes / 1e6, val.num_images)
+
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
-    ema = ({k: v.detach().clone() for k, v in net.state_dict().items()}
-           if cfg.optim.ema > 0 else None)
     step, seconds, cpu_seconds, last_val = 0, 0.0, 0.0, None
     if state is not None:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        if ema is not None and state.get("ema") is not None:
-            ema = {k: v.to(device) for k, v in state["ema"].items()}
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -324,6 +320,11 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
         cpu_seconds = state.get("cpu_seconds", seconds)
         if d.main:
             log.info("resumed %s at step %d (%.1f min trained)", resume, step, seconds / 60)
+    ema = None  # from the loaded weights (or the checkpoint's EMA), never from fresh ones
+    if cfg.optim.ema > 0:
+        saved = state.get("ema") if state is not None else None
+        ema = ({k: v.to(device) for k, v in saved.items()} if saved is not None
+               else {k: v.detach().clone() for k, v in net.state_dict().items()})
     model_for_ddp = net
     if d.world > 1:
         from torch.nn.parallel import DistributedDataParallel

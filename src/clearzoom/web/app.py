@@ -185,7 +185,10 @@ class Service:
             raise ApiError(404, str(exc)) from None
         lw, lh = p.level_size(level)
         if p.rendered_by_model(level):
+            had = e.feat is not None
             feat = e.features(lambda c: encode_features(self.model, c, options=self.options))
+            if not had:  # the latent codes count against the store's budget too
+                self.images.trim(keep=e.id)
             with self._tile_slots:
                 rgb = render_from_features(self.model, feat, e.color, (lh, lw), (y0, x0, h, w),
                                            options=self.options)
