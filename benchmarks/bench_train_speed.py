@@ -10,7 +10,8 @@ recipe (batch 16, 48x48 LR patches, 2304 queries per patch, L1, Adam), timed per
   (``benchmarks/reference_liif.py``: full 3x3 unfold of the feature map, ``grid_sample`` gathers,
   4 full MLP passes), fp32, NCHW;
 * ``clearzoom``: the step ``clearzoom train`` runs (first MLP layer projected once per LR pixel,
-  4-row gathers), in the precision ``train.precision: auto`` picks here, NCHW and channels-last;
+  4-row gathers), in the precision ``train.precision: auto`` picks here, NCHW and channels-last,
+  and with ``train.compile`` (``torch.compile``; compilation is in the excluded warm-up step);
 * ``encoder only``: forward + backward + Adam of the encoder alone on the same batch: a floor for
   any implementation of this model that computes the same arithmetic;
 * the same for the default CPU recipe (configs/cpu-jpeg.yaml) for scale.
@@ -54,6 +55,9 @@ def encoder_macs(net, patch: int) -> int:
                for m in net.encoder.modules() if m.__class__.__name__ == "Conv2d")
 
 
+KINDS = ["paper", "clearzoom", "clearzoom channels-last", "clearzoom compiled", "encoder only"]
+
+
 def forward_macs(net, patch: int, batch: int, queries: int, straightforward: bool) -> float:
     """MACs of one forward pass: encoder + first layer (projected or per query) + rest of the MLP."""
     layers = [m for m in net.imnet.layers if m.__class__.__name__ == "Linear"]
@@ -89,6 +93,7 @@ def _case(kind: str, recipe: str, threads: int, repeats: int, q: mp.Queue) -> No
     net = registry.make(spec)
     precision = resolve_train_precision("auto", torch.device("cpu"))
     channels_last = kind == "clearzoom channels-last"
+    forward = torch.compile(net) if kind == "clearzoom compiled" else net
     if channels_last:
         net.to(memory_format=torch.channels_last)
     params = net.encoder.parameters() if kind == "encoder only" else net.parameters()
@@ -109,13 +114,13 @@ def _case(kind: str, recipe: str, threads: int, repeats: int, q: mp.Queue) -> No
             ctx = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16"
                    else torch.autocast("cpu", enabled=False))
             with ctx:
-                pred = net(inp, b.coord, b.cell)
+                pred = forward(inp, b.coord, b.cell)
             loss = F.l1_loss(pred.float(), gt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    step(batches[0])
+    step(batches[0])  # warm-up (and compilation, for "clearzoom compiled")
     times = []
     for b in batches[1:]:
         t = time.perf_counter()
@@ -146,15 +151,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--out", default=None)
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the rows of --out that this run does not measure again")
     args = ap.parse_args()
     rows = []
     for recipe in RECIPES:
         for threads in [int(t) for t in args.threads.split(",")]:
-            for kind in ("paper", "clearzoom", "clearzoom channels-last", "encoder only"):
+            for kind in args.kinds.split(","):
                 r = run_case(kind, recipe, threads, args.repeats)
                 rows.append(r)
                 print(json.dumps({k: v for k, v in r.items() if k != "all_seconds"}), flush=True)
+    if args.merge and args.out and Path(args.out).exists():
+        key = lambda r: (r["recipe"], r["kind"], r["threads"])  # noqa: E731
+        new = {key(r) for r in rows}
+        old = [r for r in json.loads(Path(args.out).read_text())["rows"] if key(r) not in new]
+        rows = sorted(old + rows, key=lambda r: (list(RECIPES).index(r["recipe"]), r["threads"],
+                                                 KINDS.index(r["kind"])))
     for r in rows:
         ref = next(x for x in rows if x["recipe"] == r["recipe"] and x["threads"] == r["threads"]
                    and x["kind"] == "paper")

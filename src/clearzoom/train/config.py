@@ -112,6 +112,7 @@ class RunConfig:
     device: str = _rng_d("auto", choices=("auto", "cpu", "cuda"))
     precision: str = _rng_d("auto", choices=("auto", "fp32", "bf16", "fp16"))
     channels_last: bool = True
+    compile: bool = False  # torch.compile the model (measured 14% faster steps on this CPU; ~1 min to compile)
     deterministic: bool = True
     checkpoint_minutes: float = _rng_d(5.0, 0, lo_open=True)
     log_every: int = _rng_d(50, 1)

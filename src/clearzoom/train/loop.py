@@ -4,6 +4,7 @@
   gradient clipping; optional EMA of the weights (validation and export use it).
 * Precision: fp32, or autocast (bf16 on CPUs with native bf16 and on GPUs, fp16 + grad scaling
   on older GPUs). ``auto`` picks fp32 on CPUs without native bf16, where bf16 is slower.
+  ``train.compile`` runs the model through ``torch.compile``.
 * Checkpoints every ``train.checkpoint_minutes`` and at the end, atomically, with everything a
   resumed run needs to continue the same trajectory (bitwise on CPU with ``deterministic``).
 * Logs (rank 0): ``log.jsonl`` (one record per log interval and per validation), ``log.csv``,
@@ -331,6 +332,8 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
 
         model_for_ddp = DistributedDataParallel(net, device_ids=[d.local_rank] if use_cuda else None)
 
+    if rc.compile:
+        model_for_ddp = torch.compile(model_for_ddp)
     logger = _Logger(out, step if state is not None else None) if d.main else None
     if d.main:
         import yaml
