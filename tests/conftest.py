@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -72,3 +73,18 @@ def official_input() -> torch.Tensor:
 def photo() -> Image.Image:
     """A real photo (Set5 butterfly), cropped small to keep tests fast."""
     return Image.open(BENCH / "Set5" / "butterfly.png").convert("RGB").crop((64, 64, 128, 112))
+
+
+# Debian's Chromium, as the browser tests drive it (scripts/setup.sh installs it).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def open_page(pw, viewport: dict, errors: list[str]):
+    """A new page in headless Chromium whose console errors and page errors go to ``errors``."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport=viewport)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return browser, page

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +17,9 @@ from clearzoom.checkpoints.native import save_native
 from clearzoom.cli.main import main
 from clearzoom.explain import explain, write_report
 
-from conftest import BENCH, ROOT, SHARED, make_tiny
+from conftest import BENCH, CHROMIUM, ROOT, SHARED, make_tiny, open_page
 
 SCHEMA = ROOT / "src" / "clearzoom" / "explain" / "report.schema.json"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -156,12 +154,7 @@ def test_html_report_opens_in_headless_chromium(result, tmp_path):
     page_path = write_report(result[0], tmp_path / "report.html")
     errors: list[str] = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        browser, page = open_page(pw, {"width": 1200, "height": 900}, errors)
         page.goto(page_path.as_uri())
         assert page.inner_text("#task") == result[0].report["task"]
         loaded = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -18,9 +17,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 from clearzoom.web import WebConfig, create_app  # noqa: E402
 from clearzoom.web.app import find_openseadragon  # noqa: E402
 
-from conftest import BENCH, make_tiny  # noqa: E402
+from conftest import BENCH, CHROMIUM, make_tiny, open_page  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason="Debian chromium not installed (scripts/setup.sh installs it)"),
@@ -52,12 +50,7 @@ def test_upload_upscale_compare_and_deep_zoom(server, tmp_path):
     errors: list[str] = []
     tiles: list[int] = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1600})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        browser, page = open_page(pw, {"width": 1280, "height": 1600}, errors)
 
         def on_response(resp):
             m = re.search(r"_files/(\d+)/\d+_\d+\.png$", resp.url)
