@@ -36,6 +36,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no-unfold": ("feature unfolding off", {"model.spec.args.feat_unfold": False}),
     "queries-2304": ("2304 queries per patch (the paper's)", {"data.queries": 2304}),
     "lr-1e-3": ("learning rate 1e-3", {"optim.lr": 1.0e-3}),
+    "patch-64-batch-9": ("64² patches, batch 9 (the same LR pixels per step)",
+                         {"data.patch": 64, "data.batch": 9}),
 }
 
 
