@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.atomic import write_atomic  # noqa: E402
 from clearzoom.eval.speed import SpeedCase, machine_info, run_case  # noqa: E402
-from clearzoom.train import export_model, load_state  # noqa: E402
+from clearzoom.checkpoints import load_model  # noqa: E402
+from clearzoom.train import export_model  # noqa: E402
 
 CASES = ["x2", "x4", "x8", "x2_q30", "x4_q30", "x8_q30"]
 
@@ -31,20 +32,22 @@ def collect(variants: dict, runs: Path, budget: float) -> list[dict]:
     rows = []
     for name, (what, overrides) in variants.items():
         run = runs / name
-        if not (run / "checkpoint.pt").exists():
+        model_path = run / "model.safetensors"  # committed for finished variants
+        if (run / "checkpoint.pt").exists():
+            export_model(run / "checkpoint.pt", model_path, use_ema=False)
+        if not model_path.exists():
             continue
-        state = load_state(run / "checkpoint.pt")
+        model = load_model(model_path)
+        prov = model.provenance
         recs = _records(run)
         bic = next(r for r in recs if r["kind"] == "bicubic")
         val = [r for r in recs if r["kind"] == "val"][-1]
-        model_path = run / "model.safetensors"
-        export_model(run / "checkpoint.pt", model_path, use_ema=False)
-        params = sum(v.numel() for v in state["model"].values())
         speed = run_case(SpeedCase(str(model_path), 256, 4.0, precision="auto", threads=1))
-        row = {"variant": name, "what": what, "overrides": overrides, "steps": state["step"],
-               "cpu_minutes": round(state["cpu_seconds"] / 60, 1), "params": params,
+        cpu = prov["train_cpu_seconds"]
+        row = {"variant": name, "what": what, "overrides": overrides, "steps": prov["steps"],
+               "cpu_minutes": round(cpu / 60, 1), "params": model.num_parameters,
                "ms_per_mp": speed["ms_per_mp"], "precision": speed["precision_used"],
-               "finished": state["cpu_seconds"] >= budget * 60 - 1}
+               "finished": cpu >= budget * 60 - 1}
         for k in CASES:
             row[k] = round(val[k], 3)
             row[f"{k}_gain"] = round(val[k] - bic[k], 3)
