@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +286,26 @@ def test_predownscale_applies_to_the_listed_formats_only(tmp_path, photos):
         assert sizes["a.jpg"] == (round(img.height / 2), round(img.width / 2))
         assert sizes["b.png"] == (img.height, img.width)
     assert store[0].shape[:2] == sizes["a.jpg"]  # decoded on demand, also shrunk
+
+
+def test_sigterm_stops_a_background_run_with_a_checkpoint(photos, tmp_path):
+    import signal
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_raw(photos, train={"steps": 100000, "threads": 1,
+                                                         "log_every": 5},
+                                           validate={"every": 100000, "scales": [2],
+                                                     "jpeg_quality": [None], "crop": 96})))
+    run = tmp_path / "bg"
+    proc = subprocess.Popen([sys.executable, "-m", "clearzoom", "train", "--config", str(cfg),
+                             "--out", str(run), "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (run / "log.csv").exists() or len((run / "log.csv").read_text().splitlines()) < 3:
+        assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else ""
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    state = load_state(run / "checkpoint.pt")
+    assert 10 <= state["step"] < 100000

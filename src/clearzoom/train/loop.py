@@ -24,6 +24,8 @@ import json
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -378,6 +380,12 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
     net.train()
     stopped_early = interrupted = False
     val_step = step if state is not None else -1
+    # SIGTERM (kill, a scheduler, a session ending) stops at the next step with a checkpoint, as
+    # Ctrl-C does; background jobs started by a shell ignore SIGINT, so this is how to stop them.
+    term = {"flag": False}
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, lambda *_: term.update(flag=True))
     if d.main and state is None:  # where the run starts from (the test of any training)
         last_val = validate()
         val_step = 0
@@ -385,6 +393,8 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
     try:
         it = iter(loader)
         while step < end:
+            if term["flag"]:
+                raise KeyboardInterrupt
             over = ((minutes is not None and time.perf_counter() - t_start > minutes * 60)
                     or (budget_minutes is not None
                         and (seconds if use_cuda else cpu_seconds) >= budget_minutes * 60))
@@ -456,10 +466,12 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
     except KeyboardInterrupt:
         stopped_early = interrupted = True
         if d.main:
-            log.warning("interrupted at step %d: saving a checkpoint", step)
+            log.warning("stopped (Ctrl-C or SIGTERM) at step %d: saving a checkpoint", step)
     finally:
         if bar is not None:
             bar.close()
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
     if d.main:
         if stopped_early and not interrupted and val_step != step:
             last_val = validate()
