@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import csv
 import io
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 
 from ..atomic import write_atomic
 from ..errors import ConfigError, UnknownModelError
+from ..inference.engine import _autocast
 from ..models import registry
 from ..models.configs import Normalization
 from ..models.model import Model
@@ -209,13 +209,6 @@ class _Logger:
 
 
 # ---------------------------------------------------------------------------- the loop
-def _autocast(precision: str, device: torch.device):
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
-
-
 def _prepare_out(out: Path, resume: Path | None, d: _Dist) -> None:
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
