@@ -24,6 +24,43 @@ from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.eval.published import PUBLISHED  # noqa: E402
 from clearzoom.models.pretrained import DEFAULT_MODEL, PRETRAINED  # noqa: E402
 
+def _cell(rows: list[dict], method: str, ds: str, deg: str, scale: int) -> float | None:
+    return next((r["psnr_y"] for r in rows if (r["method"], r["dataset"], r["degradation"],
+                                                 r["scale"]) == (method, ds, deg, scale)), None)
+
+
+def jpeg_targets(rows: list[dict], model: str = "clearzoom:clearzoom-jpeg",
+                 twin: str = "clearzoom:clearzoom-clean") -> list[tuple[str, str, bool]]:
+    """The models issue's targets for ``clearzoom-jpeg``: (what, measured, met) per target.
+
+    ``rows``: ``results.json`` records of ``clearzoom bench quality`` (Set5/Set14, MATLAB-bicubic
+    LR) holding ``model``, its clean-trained ``twin`` and bicubic. A missing cell is not met.
+    """
+    out = []
+
+    def gain(label: str, ds: str, deg: str, scale: int, ref: str, need: float,
+             floor: float | None = None) -> None:
+        a, b = _cell(rows, model, ds, deg, scale), _cell(rows, ref, ds, deg, scale)
+        if a is None or b is None:
+            out.append((label, "not measured", False))
+            return
+        ok = a - b >= need and (floor is None or a >= floor)
+        out.append((label, f"{a:.2f} dB, {a - b:+.2f} dB", ok))
+
+    gain("Set5 x4, clean LR: >= +2.7 dB over bicubic and >= 31.12 dB", "Set5", "clean", 4,
+         "bicubic", 2.7, 31.12)
+    gain("Set14 x4, clean LR: >= +1.9 dB over bicubic", "Set14", "clean", 4, "bicubic", 1.9)
+    gain("Set5 x4, JPEG q30 LR: >= +1.2 dB over bicubic", "Set5", "jpeg:30", 4, "bicubic", 1.2)
+    gain("Set5 x4, JPEG q30 LR: >= +0.8 dB over the clean twin", "Set5", "jpeg:30", 4, twin, 0.8)
+    for ds in ("Set5", "Set14"):
+        gain(f"{ds} x2, clean LR: no more than 0.3 dB below the clean twin", ds, "clean", 2, twin,
+             -0.3)
+    return out
+
+
+_TRAIN_DATA = ("`../shared/data/train` (BSD200, Wikipedia, Debian and wallpaper photos; 466 "
+               "training images), every 20th file held out for validation")
+
 # name -> what the card needs besides the model file itself
 CARDS: dict[str, dict] = {
     "clearzoom-small": {
@@ -31,12 +68,38 @@ CARDS: dict[str, dict] = {
         "bench_command": "clearzoom bench quality --config benchmarks/quality-default.yaml",
         "run": "runs/first-model",
         "train_command": "python scripts/train_first_model.py --minutes 60 --threads 1",
-        "data": "`../shared/data/train` (BSD200, Wikipedia, Debian and wallpaper photos; 466 "
-                "training images), every 20th file held out for validation",
+        "data": _TRAIN_DATA,
         "limits": [
             "Trained for about an hour on one CPU core: it beats bicubic clearly on clean inputs, "
             "much less on heavy JPEG; a first default, to be replaced by `clearzoom-jpeg`.",
             "Trained at scales up to x4; larger scales work (LIIF extrapolates) but gain less.",
+        ],
+    },
+    "clearzoom-jpeg": {
+        "bench": ["docs/results/bench-models-scales", "docs/results/bench-models-jpeg"],
+        "bench_command": "clearzoom bench quality --config benchmarks/quality-models-scales.yaml; "
+                         "clearzoom bench quality --config benchmarks/quality-models-jpeg.yaml",
+        "run": "runs/clearzoom-jpeg",
+        "config": "configs/clearzoom-jpeg.yaml",
+        "train_command": "bash scripts/train_long.sh",
+        "data": _TRAIN_DATA,
+        "targets": jpeg_targets,
+        "limits": [
+            "Trained at scales x1 to x4; larger scales work (LIIF extrapolates) but gain less.",
+        ],
+    },
+    "clearzoom-clean": {
+        "bench": ["docs/results/bench-models-scales", "docs/results/bench-models-jpeg"],
+        "bench_command": "clearzoom bench quality --config benchmarks/quality-models-scales.yaml; "
+                         "clearzoom bench quality --config benchmarks/quality-models-jpeg.yaml",
+        "run": "runs/clearzoom-clean",
+        "config": "configs/clearzoom-clean.yaml",
+        "train_command": "bash scripts/train_long.sh",
+        "data": _TRAIN_DATA,
+        "limits": [
+            "The clean-trained twin of `clearzoom-jpeg` (same architecture, recipe and budget, "
+            "clean LR only): it measures what JPEG-aware training buys, and it enlarges "
+            "JPEG blocks instead of removing them.",
         ],
     },
 }
@@ -162,13 +225,42 @@ def card(name: str, info: dict) -> list[str]:
     return lines
 
 
+def in_training(name: str, info: dict) -> list[str]:
+    """The section of a model that is not shipped yet: its run's progress on Set5/Set14."""
+    lines = [f"## {name} (in training, not shipped yet)", "",
+             f"Recipe `{info['config']}`, trained in the background across sessions by "
+             f"`{info['train_command']}`; measured by `python scripts/track_long_runs.py`, which "
+             "appends to `runs/progress.jsonl` (Set5/Set14, MATLAB-bicubic LR, PSNR-Y gain over "
+             "bicubic of the same LR, EMA weights, fp32).", ""]
+    log = ROOT / "runs/progress.jsonl"
+    key = "jpeg" if name == "clearzoom-jpeg" else "clean"
+    recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()] if log.exists() else []
+    if recs:
+        cols = [c for c in recs[-1]["gains"] if c.startswith(name + " ")]
+        lines += ["| date | steps | CPU-hours | " + " | ".join(c[len(name) + 1:] for c in cols) + " |",
+                  "|---|---|---|" + "---|" * len(cols)]
+        for r in recs:
+            lines.append(f"| {r['date']} | {r[key]['steps']} | {r[key]['cpu_hours']:.2f} | "
+                         + " | ".join(f"{r['gains'].get(c, float('nan')):+.2f}" for c in cols) + " |")
+        lines.append("")
+        if info.get("targets"):
+            lines += ["Targets at the latest measurement:", "", "| target | measured | met |",
+                      "|---|---|---|"]
+            lines += [f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |"
+                      for t in recs[-1]["targets"]]
+            lines.append("")
+    if (ROOT / info["run"] / "curves.png").exists():
+        lines += [f"![training curves](../{info['run']}/curves.png)", ""]
+    return lines
+
+
 def main() -> None:
     lines = ["# Model cards", "",
              "Generated by `python scripts/make_model_card.py` from the benchmark outputs and "
              "training logs named in each section; every number comes from a command given there.",
              "Machine for all measurements: the project's 2-core AMD EPYC (AVX2, no native bf16).", ""]
     for name, info in CARDS.items():
-        lines += card(name, info)
+        lines += card(name, info) if name in PRETRAINED else in_training(name, info)
     write_atomic(ROOT / "docs" / "models.md", "\n".join(lines))
     print("wrote docs/models.md")
 
