@@ -105,6 +105,7 @@ def test_stage_shapes_match_the_real_tensors(result, jpeg_photo, tiny_file):
     assert stages["de-normalise"]["shape"] == [3, 320, 384]
     assert stages["encode"]["shape"] == [320, 384, 3]
     assert stages["query grid"]["calls"] == -(-384 * 320 // chunk)
+    assert stages["local ensemble"]["calls"] == stages["MLP decoder"]["calls"] == stages["query grid"]["calls"]
     assert stages["encoder"]["params"] == sum(p.numel() for p in net.encoder.parameters())
     enc_macs = sum(m.in_channels * m.out_channels * 9 * 80 * 96 for m in net.encoder.modules()
                    if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3))

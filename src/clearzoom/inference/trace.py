@@ -57,7 +57,11 @@ class Trace:
 
     @contextlib.contextmanager
     def stage(self, name: str, *, macs: int = 0, params: int | None = None,
-              detail: str = "") -> Iterator[Stage]:
+              detail: str = "", count: bool = True) -> Iterator[Stage]:
+        """Time the block as stage ``name`` (created on first use) and add ``macs`` to it.
+
+        ``count=False`` for a second block of a stage that the same call already counted.
+        """
         st = self.stages.get(name)
         if st is None:
             st = self.stages[name] = Stage(name, params=params, detail=detail)
@@ -68,7 +72,7 @@ class Trace:
         finally:
             self._sync()
             st.seconds += time.perf_counter() - t
-            st.calls += 1
+            st.calls += int(count)
             st.macs += int(macs)
 
     def _sync(self) -> None:
