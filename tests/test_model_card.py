@@ -1,0 +1,57 @@
+"""The model card generator (scripts/make_model_card.py): its target checks and a shipped card."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def mc():
+    spec = importlib.util.spec_from_file_location("make_model_card", ROOT / "scripts/make_model_card.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _rows(jpeg: dict, twin: dict, bicubic: dict) -> list[dict]:
+    rows = []
+    for method, cells in (("m", jpeg), ("t", twin), ("bicubic", bicubic)):
+        for (ds, deg, scale), v in cells.items():
+            rows.append({"method": method, "dataset": ds, "degradation": deg, "scale": scale,
+                         "psnr_y": v})
+    return rows
+
+
+BIC = {("Set5", "clean", 4): 28.42, ("Set14", "clean", 4): 26.00, ("Set5", "jpeg:30", 4): 25.94,
+       ("Set5", "clean", 2): 33.68, ("Set14", "clean", 2): 30.24}
+
+
+def test_targets_pass_at_their_thresholds_and_fail_just_below(mc):
+    twin = {("Set5", "jpeg:30", 4): 26.0, ("Set5", "clean", 2): 37.0, ("Set14", "clean", 2): 33.0}
+    good = {("Set5", "clean", 4): 31.13, ("Set14", "clean", 4): 27.91, ("Set5", "jpeg:30", 4): 27.15,
+            ("Set5", "clean", 2): 36.71, ("Set14", "clean", 2): 32.71}
+    res = mc.jpeg_targets(_rows(good, twin, BIC), model="m", twin="t")
+    assert len(res) == 6 and all(ok for _, _, ok in res), res
+    bad = {**good, ("Set5", "clean", 2): 36.69, ("Set5", "jpeg:30", 4): 26.79}
+    res = dict((label, ok) for label, _, ok in mc.jpeg_targets(_rows(bad, twin, BIC), model="m", twin="t"))
+    assert not res["Set5 x2, clean LR: no more than 0.3 dB below the clean twin"]
+    assert not res["Set5 x4, JPEG q30 LR: >= +0.8 dB over the clean twin"]
+    assert not res["Set5 x4, JPEG q30 LR: >= +1.2 dB over bicubic"]  # 26.79 - 25.94 = 0.85
+    assert res["Set5 x4, clean LR: >= +2.7 dB over bicubic and >= 31.12 dB"]
+
+
+def test_a_missing_measurement_is_not_met(mc):
+    res = mc.jpeg_targets(_rows({("Set5", "clean", 4): 40.0}, {}, BIC), model="m", twin="t")
+    assert res[0][2] and not any(ok for _, _, ok in res[1:])
+    assert {v for _, v, _ in res[1:]} == {"not measured"}
+
+
+def test_the_default_models_card_comes_from_its_bench_results(mc):
+    lines = mc.card("clearzoom-small", mc.CARDS["clearzoom-small"])
+    text = "\n".join(lines)
+    assert "**Set5, clean LR**" in text and "| clearzoom-small |" in text
+    assert "RDN-LIIF (published)" in text  # published numbers beside ours, protocol marked
+    assert "### Training" in text and "![crops](results/bench-clearzoom-small/crops_" in text
