@@ -112,6 +112,12 @@ def render(rows: list[dict], budget: float, meta: dict) -> str:
                      f"{r['steps']} | {r['params']:,} | {r['ms_per_mp']:.0f} | {r['seams_x16']:.2f} | "
                      + " | ".join(cells) + " |")
     lines += ["", "Absolute PSNR-Y and bicubic values: `docs/results/arch-study.json`.", ""]
+    same = [r["ms_per_mp"] for r in rows
+            if not any(k.startswith("model.") for k in r["overrides"])]
+    if len(same) > 1:
+        lines += [f"Timing noise: the {len(same)} variants with base's architecture (the recipe "
+                  f"variants) render at {min(same):.0f}–{max(same):.0f} ms/MP, so speed "
+                  "differences under about 20% mean nothing.", ""]
     lines += choice({r["variant"]: r for r in rows})
     return "\n".join(lines)
 
@@ -143,7 +149,7 @@ def choice(rows: dict[str, dict]) -> list[str]:
         "mode could use it.",
         f"- The lighter encoder 16x4 is better on clean inputs (x2 {d('enc-16x4', 'x2')}) and "
         f"worse on JPEG (x2_q30 {d('enc-16x4', 'x2_q30')}, x4_q30 {d('enc-16x4', 'x4_q30')}): "
-        "removing artifacts needs the deeper receptive field. Rejected for the JPEG model.",
+        "removing artifacts seems to need the bigger encoder. Rejected for the JPEG model.",
         f"- The paper's encoder 64x16 and MLP 256x4 make {rows['enc-64x16']['steps']} and "
         f"{rows['mlp-256x4']['steps']} steps in the budget against {b['steps']} and are behind "
         f"(x4_q30 {d('enc-64x16', 'x4_q30')}, {d('mlp-256x4', 'x4_q30')}); the MLP 256x4 also renders "
