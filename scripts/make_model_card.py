@@ -119,6 +119,27 @@ def _architecture(spec: dict) -> str:
             f"{', '.join(sw) or 'no switches'}" + (f"; global {skip} skip" if skip else ""))
 
 
+SPEED = "docs/results/speed-models.json"
+SPEED_COMMAND = ("clearzoom bench speed --model clearzoom-small --sizes 1024 --scales 4 "
+                 f"--precisions fp32,auto --threads 1,2 --json {SPEED}")
+
+
+def _speed(name: str) -> str | None:
+    """The model's render speed from ``SPEED_COMMAND``'s records, as a card cell."""
+    path = ROOT / SPEED
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text())
+    rows = [r for r in doc["rows"] if r["model"] == name]
+    if not rows:
+        return None
+    cells = [f"{r['ms_per_mp'] / 1000:.1f} s ({r['precision_used']}, {r['threads']} "
+             f"thread{'s' if r['threads'] > 1 else ''})" for r in rows]
+    r0 = rows[0]
+    return (f"per output megapixel at x{r0['scale']:g} from a {r0['size']}² input: "
+            + ", ".join(cells) + f"; {doc.get('date', 'undated')} (`{SPEED_COMMAND}`)")
+
+
 def _load_bench(folders: list[str]) -> list[dict]:
     rows = []
     for f in folders:
@@ -189,6 +210,9 @@ def card(name: str, info: dict) -> list[str]:
             f"{d.get('queries')} queries, batch {d.get('batch')}; clean share {g.get('clean')}, "
             f"JPEG q{tuple(g.get('jpeg_quality', ()))} 4:2:0, double JPEG {g.get('double_jpeg')}; "
             f"{o.get('name')} lr {o.get('lr')} ({o.get('schedule')}), EMA {o.get('ema')} |")
+    speed = _speed(name)
+    if speed:
+        lines.append(f"| inference speed | {speed} |")
     steps = prov.get("steps")
     cpu = prov.get("train_cpu_seconds") or (prov.get("cpu_minutes", 0) * 60)
     lines.append(f"| compute | {steps} steps, {cpu / 3600:.2f} CPU-hours "

@@ -122,7 +122,7 @@ def test_bench_speed_command(tmp_path):
     import json
 
     d = json.loads((tmp_path / "s.json").read_text())
-    assert d["machine"]["cores"] >= 1 and d["machine"]["torch"]
+    assert d["machine"]["cores"] >= 1 and d["machine"]["torch"] and len(d["date"]) == 10
     (row,) = d["rows"]
     assert row["output"] == "64x64" and row["ms_per_mp"] > 0 and 50 < row["peak_rss_mb"] < 4000
     r = run("bench", "speed", "--model", tmp_path / "missing.pth", "--sizes", "32", "--scales", "2",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..atomic import write_atomic
 from ..errors import ClearZoomError
 
 log = logging.getLogger("clearzoom")
@@ -378,7 +379,7 @@ def bench_quality(config_path, data, scales, degrade, methods, out_dir, json_out
     click.echo(markdown_table(summary))
     click.echo(published_beside(summary))
     if json_out:
-        json_out.write_text(json.dumps(summary, indent=1) + "\n")
+        write_atomic(json_out, json.dumps(summary, indent=1) + "\n")
 
 
 @bench.command("speed")
@@ -419,7 +420,10 @@ def bench_speed(models_, sizes, scales, precisions, threads_, repeats, window_mp
         click.echo(f"| {r['model']} | {r['size']}x{r['size']} | x{r['scale']:g} | {r['precision_used']} "
                    f"| {r['threads']} | {r['ms_per_mp']} | {r['peak_rss_mb']} |")
     if json_out:
-        json_out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
+        import datetime
+
+        write_atomic(json_out, json.dumps({"machine": machine, "date": datetime.date.today().isoformat(),
+                                           "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover
