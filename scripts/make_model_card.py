@@ -192,6 +192,15 @@ def _tables(rows: list[dict]) -> list[str]:
     return out
 
 
+def _crop_sheet(folders: list[str]) -> Path | None:
+    """The crop sheet the card shows: Set5 from JPEG q30 at x4 (the headline case) if measured."""
+    for pattern in ("crops_Set5_jpeg30_x4.png", "crops_*jpeg*_x4.png", "crops_*_x4.png"):
+        found = sorted(p for f in folders for p in (ROOT / f).glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
 def card(name: str, info: dict) -> list[str]:
     model = load_model(name)
     prov = model.provenance
@@ -241,9 +250,9 @@ def card(name: str, info: dict) -> list[str]:
         lines += [f"| {r['step']} | {r['minutes']:.1f} | {r['loss']:.4f} | {r['val_psnr_x4']:.2f} | "
                   f"{r['bicubic_psnr_x4']:.2f} |" for r in log if "val_psnr_x4" in r]
         lines.append("")
-    sheets = sorted((ROOT / info["bench"][0]).glob("crops_*jpeg*_x4.png")) if info["bench"] else []
-    if sheets:
-        rel = sheets[0].relative_to(ROOT / "docs")
+    sheet = _crop_sheet(info["bench"])
+    if sheet:
+        rel = sheet.relative_to(ROOT / "docs")
         lines += ["### Crop sheet", "", f"![crops]({rel.as_posix()})", ""]
     lines += ["### Limits", ""] + [f"- {x}" for x in info.get("limits", [])] + [""]
     return lines

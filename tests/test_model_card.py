@@ -54,4 +54,4 @@ def test_the_default_models_card_comes_from_its_bench_results(mc):
     text = "\n".join(lines)
     assert "**Set5, clean LR**" in text and "| clearzoom-small |" in text
     assert "RDN-LIIF (published)" in text  # published numbers beside ours, protocol marked
-    assert "### Training" in text and "![crops](results/bench-clearzoom-small/crops_" in text
+    assert "### Training" in text and "![crops](results/bench-clearzoom-small/crops_Set5_jpeg30_x4.png)" in text
