@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from clearzoom.cli.main import main
+from clearzoom.checkpoints import load_model
 from clearzoom.errors import ConfigError
 from clearzoom.train import config_from_dict, export_model, load_config, load_state, lr_at, train
 from clearzoom.train.data import ImageStore, PatchSampler, list_images, split_files
@@ -309,3 +310,27 @@ def test_sigterm_stops_a_background_run_with_a_checkpoint(photos, tmp_path):
     assert proc.returncode == 0, err[-2000:]
     state = load_state(run / "checkpoint.pt")
     assert 10 <= state["step"] < 100000
+
+
+def test_batches_carry_the_jpeg_strength_a_jpeg_aware_model_is_told(photos, tmp_path):
+    store = ImageStore(list_images(photos)[:4])
+    clean = config_from_dict(tiny_raw(photos, degrade={"clean": 1.0}))
+    q30 = config_from_dict(tiny_raw(photos, degrade={"clean": 0.0, "jpeg_quality": [30, 30],
+                                                     "double_jpeg": 0.0}))
+    assert torch.equal(PatchSampler(store, clean.data, clean.degrade, seed=0).batch(2).strength,
+                       torch.zeros(8))
+    assert torch.allclose(PatchSampler(store, q30.data, q30.degrade, seed=0).batch(2).strength,
+                          torch.full((8,), 0.7))
+    mixed = config_from_dict(tiny_raw(photos))  # clean 0.5, q 20..90
+    s = PatchSampler(store, mixed.data, mixed.degrade, seed=0).batch(5).strength
+    assert (s == 0).any() and ((s >= 0.1 - 1e-6) & (s <= 0.8 + 1e-6) | (s == 0)).all()
+    # a JPEG-aware model trains on them and exports with its condition
+    raw = tiny_raw(photos, train={"steps": 12, "threads": 1, "log_every": 4},
+                   validate={"every": 100, "scales": [2], "jpeg_quality": [None, 30], "crop": 96})
+    raw["model"]["spec"]["args"]["condition"] = "jpeg"
+    out = tmp_path / "cond"
+    train(config_from_dict(raw), out, progress=False)
+    model = load_model(export_model(out / "checkpoint.pt", tmp_path / "cond.safetensors"))
+    assert model.spec["args"]["condition"] == "jpeg"
+    assert model.net.encoder.head[0].weight.shape[1] == 4
+    assert {"x2", "x2_q30"} <= set(records(out, "val")[-1])

@@ -74,16 +74,20 @@ def main(verbose: int) -> None:
 @click.option("--tile", "tile_lr", type=click.IntRange(min=8), default=None,
               help="Tile size in input pixels (bounds memory; the result does not change).")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")
-@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True)
+@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="Quality of JPEG outputs.")
+@click.option("--input-quality", default="auto", show_default=True,
+              help="How the input was JPEG-compressed, for JPEG-aware models: auto (read from a "
+                   "JPEG's tables; other formats are clean), clean, or a quality 1-100.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name, device,
-            precision, tile_lr, threads, jpeg_quality, overwrite, quiet) -> None:
+            precision, tile_lr, threads, jpeg_quality, input_quality, overwrite, quiet) -> None:
     """Magnify INPUT image(s) by a scale or to an exact size, removing compression artifacts."""
     from tqdm import tqdm
 
     from ..checkpoints.loading import load_model
-    from ..inference.api import upscale_file
+    from ..inference.api import resolve_input_quality, upscale_file
     from ..inference.engine import DEFAULT_TILE_LR, resolve_device
 
     if (output is None) == (out_dir is None):
@@ -97,6 +101,8 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     try:
+        if input_quality != "auto":
+            input_quality = resolve_input_quality(input_quality)
         dev = resolve_device(device)
         model = load_model(model_name, device=dev)
     except _EXPECTED as exc:
@@ -123,7 +129,7 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name
                 upscale_file(src, dst, overwrite=overwrite, jpeg_quality=jpeg_quality,
                              model=model, device=dev, precision=precision,
                              tile_lr=tile_lr or DEFAULT_TILE_LR, threads=threads,
-                             progress=progress, **target)
+                             progress=progress, input_quality=input_quality, **target)
             finally:
                 for b in bars:
                     b.close()

@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-__all__ = ["Blur", "DoubleJpeg", "Jpeg", "Noise", "Pipeline", "apply", "jpeg_compress", "quantize"]
+__all__ = ["Blur", "DoubleJpeg", "Jpeg", "Noise", "Pipeline", "apply", "jpeg_compress",
+           "last_jpeg_quality", "quantize"]
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:
@@ -110,6 +111,18 @@ def apply(x: torch.Tensor, params: list[Degradation]) -> torch.Tensor:
     for p in params:
         x = p(x)
     return x
+
+
+def last_jpeg_quality(params: list[Degradation]) -> int | None:
+    """The quality of the last JPEG pass in ``params`` (what the file's quantization tables
+    would say), or None when there is none."""
+    q = None
+    for p in params:
+        if isinstance(p, Jpeg):
+            q = p.quality
+        elif isinstance(p, DoubleJpeg):
+            q = p.quality2
+    return q
 
 
 def _uniform(g: torch.Generator, lo: float, hi: float) -> float:

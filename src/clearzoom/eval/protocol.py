@@ -88,10 +88,14 @@ def make_lr(hr: torch.Tensor, scale: int, jpeg_quality: int | None = None) -> tu
 
 
 def render_full(model: Model, lr: torch.Tensor, out_hw: tuple[int, int],
-                options: RenderOptions = RenderOptions()) -> torch.Tensor:
-    """The whole ``out_hw`` render of ``lr`` as one ``(3, H, W)`` tensor (not clipped)."""
+                options: RenderOptions = RenderOptions(), *,
+                jpeg_quality: int | None = None) -> torch.Tensor:
+    """The whole ``out_hw`` render of ``lr`` as one ``(3, H, W)`` tensor (not clipped).
+
+    ``jpeg_quality``: the quality ``lr`` was JPEG-compressed at, for JPEG-aware models (the
+    benchmark knows it, as ``clearzoom upscale`` reads it from a JPEG file's tables)."""
     out = torch.empty(3, *out_hw)
-    for tile, rgb in render_color(model, lr, out_hw, options=options):
+    for tile, rgb in render_color(model, lr, out_hw, options=options, jpeg_quality=jpeg_quality):
         y0, x0, h, w = tile.out_window
         out[:, y0:y0 + h, x0:x0 + w] = rgb
     return out
@@ -109,7 +113,7 @@ def evaluate_image(model: Model, hr: torch.Tensor, scale: int, *, jpeg_quality: 
     """PSNR-Y of the model and of bicubic on one HR image, by the protocol."""
     hr, lr = make_lr(hr, scale, jpeg_quality)
     t = time.perf_counter()
-    sr = quantize(render_full(model, lr, tuple(hr.shape[-2:]), options))
+    sr = quantize(render_full(model, lr, tuple(hr.shape[-2:]), options, jpeg_quality=jpeg_quality))
     secs = time.perf_counter() - t
     bic = quantize(imresize(lr.double(), scale).float())
     return ImageResult(psnr_protocol(sr, hr, scale, gray), psnr_protocol(bic, hr, scale, gray), secs)

@@ -131,11 +131,14 @@ def parse_degradation(text: str) -> int | None:
     raise BenchError(f"unknown degradation {text!r} (use clean or jpeg:<1..100>)")
 
 
-def _method(name: str, precision: str) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
+def _method(name: str, precision: str) -> Callable[[torch.Tensor, tuple[int, int], int | None],
+                                                  torch.Tensor]:
+    """``fn(lr, hw, jpeg_quality)``: the method's ``hw`` output from ``lr``; ``jpeg_quality`` (or
+    None when clean) is what a JPEG-aware model would read from the file."""
     if name == "bicubic":
-        return lambda lr, hw: imresize(lr.double(), size=hw).float()
+        return lambda lr, hw, q: imresize(lr.double(), size=hw).float()
     if name == "lanczos":
-        def lanczos(lr: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+        def lanczos(lr: torch.Tensor, hw: tuple[int, int], q: int | None) -> torch.Tensor:
             arr = (lr.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
             out = Image.fromarray(arr).resize((hw[1], hw[0]), Image.LANCZOS)
             return torch.from_numpy(np.asarray(out).copy()).permute(2, 0, 1).float() / 255
@@ -147,7 +150,7 @@ def _method(name: str, precision: str) -> Callable[[torch.Tensor, tuple[int, int
         raise BenchError(f"unknown method {name!r} (use bicubic, lanczos, clearzoom:<model> or a model file)")
     model = load_model(source)
     opts = RenderOptions(precision=resolve_precision(precision, torch.device("cpu")))
-    return lambda lr, hw: render_full(model, lr, hw, opts)
+    return lambda lr, hw, q: render_full(model, lr, hw, opts, jpeg_quality=q)
 
 
 def _images(folder: Path) -> list[Path]:
@@ -228,7 +231,7 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
                 continue
             hr, lr = make_lr(hr, scale, quality)
             t = time.perf_counter()
-            sr = quantize(methods[m](lr, tuple(hr.shape[-2:])))
+            sr = quantize(methods[m](lr, tuple(hr.shape[-2:]), quality))
             secs = time.perf_counter() - t
             y_sr, y_hr = measured_channel(sr, gray), measured_channel(hr, gray)
             cell_rows.append({
@@ -262,11 +265,12 @@ def write_figures(cfg: BenchConfig, summary: list[dict]) -> list[Path]:
         first = _images(Path(d))[0]
         for deg in cfg.degradations:
             for scale in cfg.scales:
-                hr, lr = make_lr(load_rgb(first), scale, parse_degradation(deg))
+                quality = parse_degradation(deg)
+                hr, lr = make_lr(load_rgb(first), scale, quality)
                 hw = tuple(hr.shape[-2:])
                 near = torch.nn.functional.interpolate(lr[None], size=hw, mode="nearest")[0]
                 panels = [("LR input", near)]
-                panels += [(m, quantize(fn(lr, hw))) for m, fn in methods.items()]
+                panels += [(m, quantize(fn(lr, hw, quality))) for m, fn in methods.items()]
                 panels.append(("ground truth", hr))
                 name = f"crops_{Path(d).name}_{deg.replace(':', '')}_x{scale}.png"
                 written.append(crop_sheet(panels, cfg.out_dir / name))

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..checkpoints.loading import load_model
+from ..errors import InvalidInputError
 from ..models.model import Model
 from . import imageio
 from .engine import (DEFAULT_CHUNK_QUERIES, DEFAULT_TILE_LR, RenderOptions, render_alpha,
@@ -67,7 +68,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
             chunk_queries: int = DEFAULT_CHUNK_QUERIES, threads: int | None = None,
             max_output_pixels: int = MAX_OUTPUT_PIXELS,
             progress: Callable[[int, int], None] | None = None,
-            trace: Trace | None = None) -> ImageLike:
+            trace: Trace | None = None, input_quality: int | str | None = "auto") -> ImageLike:
     """Restore and magnify ``image`` to any scale or exact size; returns the input's type.
 
     Args:
@@ -87,6 +88,9 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         progress: called as ``progress(tiles_done, tiles_total)``.
         trace: a :class:`~clearzoom.inference.trace.Trace` that records every stage run (shapes,
             MACs, seconds) for ``clearzoom explain``.
+        input_quality: the JPEG quality the input was compressed at, told to JPEG-aware models:
+            ``"auto"`` reads it from a PIL JPEG's quantization tables (clean for anything else),
+            an int 1..100 sets it, ``None`` or ``"clean"`` says the input is not compressed.
 
     Returns:
         The magnified image: PIL in -> PIL out (same mode, except P -> RGB/RGBA and 1 -> L),
@@ -108,6 +112,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         loaded = dataclasses.replace(loaded, net=copy.deepcopy(loaded.net).to(dev))
     opts = RenderOptions(device=dev, precision=resolve_precision(precision, dev),
                          tile_lr=int(tile_lr), chunk_queries=int(chunk_queries))
+    quality = resolve_input_quality(input_quality, image)
     tr.facts.update({"model": loaded.name, "output_window": target.window,
                      "output_hw": target.out_hw})
     color = planes.color
@@ -119,7 +124,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
     buffer = imageio.new_buffer(planes, (wh, ww))
     with _threads(threads):
         for tile, rgb in render_color(loaded, color, target.out_hw, target.window, options=opts,
-                                      on_tile=progress, trace=trace):
+                                      on_tile=progress, trace=trace, jpeg_quality=quality):
             y0, x0, th, tw = tile.out_window
             alpha = None
             if planes.alpha is not None:
@@ -130,6 +135,25 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
                 imageio.store(buffer, planes, (y0 - wy0, x0 - wx0, th, tw), rgb, alpha)
     with tr.stage("de-normalise"):
         return imageio.from_planes(buffer, planes)
+
+
+def resolve_input_quality(value: int | str | None, image: object = None) -> int | None:
+    """The JPEG quality to tell a JPEG-aware model: ``"auto"`` reads ``image``'s tables (a PIL
+    JPEG; None for anything else), ``"clean"``/None mean None, an int (or its text) is checked."""
+    if value is None or value == "clean":
+        return None
+    if value == "auto":
+        from ..analysis.jpeg import jpeg_info
+
+        info = jpeg_info(image) if isinstance(image, Image.Image) else None
+        return info.quality if info is not None else None
+    try:
+        q = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"input quality must be auto, clean or 1..100, got {value!r}") from None
+    if not 1 <= q <= 100:
+        raise InvalidInputError(f"input quality must be auto, clean or 1..100, got {value!r}")
+    return q
 
 
 def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = False,
@@ -152,6 +176,9 @@ def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: b
                                    "EXIF orientation applied") as st:
         image, meta = imageio.read_image(src)  # 16-bit colour PNGs come as uint16 arrays
         st.set_shape(np.asarray(image).shape)
+    if kwargs.get("input_quality", "auto") == "auto":  # orientation made a new image: read the file
+        with Image.open(src) as im:
+            kwargs["input_quality"] = resolve_input_quality("auto", im)
     out = upscale(image, **kwargs)
     with tr.stage("encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, "
                                    "ICC and EXIF kept") as st:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from ..coords import centers_of, make_cell, make_coord
-from ..models.liif import bilinear_sample
+from ..models.liif import bilinear_sample, jpeg_strength
 from ..models.model import Model
 from .tiling import Tile, TilePlan, plan_tiles
 from .trace import NO_TRACE, Trace, conv_macs
@@ -119,7 +119,7 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
                  window: tuple[int, int, int, int] | None = None, *,
                  options: RenderOptions = RenderOptions(),
                  on_tile: Callable[[int, int], None] | None = None,
-                 trace: Trace | None = None,
+                 trace: Trace | None = None, jpeg_quality: int | None = None,
                  ) -> Iterator[tuple[Tile, torch.Tensor]]:
     """Render the colour of ``window`` of an ``out_hw`` output, one tile at a time.
 
@@ -132,6 +132,8 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
         on_tile: called as ``on_tile(done, total)`` after each tile (progress).
         trace: a :class:`~clearzoom.inference.trace.Trace` to record the stages run (shapes,
             MACs, seconds), or None.
+        jpeg_quality: the JPEG quality the input was compressed at (None: clean), which a
+            JPEG-aware model (``condition="jpeg"``) is told; other models ignore it.
 
     Yields:
         ``(tile, rgb)``: the tile (``tile.out_window`` says where it goes) and its colours
@@ -148,7 +150,10 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
     log.debug("render %sx%s -> %sx%s window %s: %s", w, h, out_hw[1], out_hw[0], window,
               plan.describe())
     hidden = int8_hidden_layers(net) if options.precision == "int8" else None
+    strength = jpeg_strength(jpeg_quality)
     tr = trace if trace is not None else NO_TRACE
+    if getattr(net, "condition", None) == "jpeg":
+        tr.facts["jpeg_condition"] = "clean" if jpeg_quality is None else f"JPEG quality {jpeg_quality}"
     tr.facts.update({"tiles": len(plan.tiles), "tile_plan": plan.describe(),
                      "precision": options.precision, "device": str(dev),
                      "chunk_queries": options.chunk_queries})
@@ -165,7 +170,7 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
                           detail=f"{model.spec['args']['encoder_spec']['name']}: one latent code "
                                  "per input pixel") as st:
                 # channels-last convolutions: 1.3-1.5x faster encoder on CPU (benchmarks/RESULTS.md)
-                feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last))
+                feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last), strength)
                 st.set_shape(feat)
             rgb = _decode_tile(model, feat, inp, (ty.crop_start, tx.crop_start), tile, (h, w),
                                out_hw, options, hidden, tr)
@@ -219,12 +224,15 @@ def _decode_tile(model: Model, feat: torch.Tensor, inp: torch.Tensor, origin: tu
 
 
 def encode_features(model: Model, color: torch.Tensor, *,
-                    options: RenderOptions = RenderOptions()) -> torch.Tensor:
+                    options: RenderOptions = RenderOptions(),
+                    jpeg_quality: int | None = None) -> torch.Tensor:
     """The latent grid of the whole input, computed tile by tile (bounded memory), once.
 
     Equals ``model.net.gen_feat`` of the whole normalised image (within float rounding), so that
     :func:`render_from_features` can render any window of any output size from it without running
     the encoder again (the web viewer's deep-zoom tiles).
+
+    ``jpeg_quality``: as in :func:`render_color`.
 
     Shape: ``color (3, h, w)`` float [0, 1] -> ``(1, C, h, w)`` float32 on ``options.device``.
     """
@@ -239,7 +247,8 @@ def encode_features(model: Model, color: torch.Tensor, *,
             ty, tx = tile.y, tile.x
             crop = color[:, ty.crop_start:ty.crop_stop, tx.crop_start:tx.crop_stop].to(dev)
             inp = ((crop - norm.inp_sub) / norm.inp_div).unsqueeze(0)
-            feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last)).float()
+            feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last),
+                                jpeg_strength(jpeg_quality)).float()
             if out is None:
                 out = torch.empty(1, feat.shape[1], h, w, device=dev)
             out[:, :, ty.core_start:ty.core_stop, tx.core_start:tx.core_stop] = feat[

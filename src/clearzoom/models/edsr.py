@@ -62,15 +62,17 @@ def _check_no_upsampling(no_upsampling: bool) -> None:
 
 @register("edsr-baseline")
 def make_edsr_baseline(n_resblocks: int = 16, n_feats: int = 64, res_scale: float = 1.0,
-                       scale: int = 2, no_upsampling: bool = True, rgb_range: float = 1) -> EDSR:
+                       scale: int = 2, no_upsampling: bool = True, rgb_range: float = 1,
+                       n_colors: int = 3) -> EDSR:
     """EDSR-baseline (16 blocks x 64 channels); ``scale``/``rgb_range`` accepted for spec parity."""
     _check_no_upsampling(no_upsampling)
-    return EDSR(n_resblocks, n_feats, res_scale)
+    return EDSR(n_resblocks, n_feats, res_scale, n_colors)
 
 
 @register("edsr")
 def make_edsr(n_resblocks: int = 32, n_feats: int = 256, res_scale: float = 0.1,
-              scale: int = 2, no_upsampling: bool = True, rgb_range: float = 1) -> EDSR:
+              scale: int = 2, no_upsampling: bool = True, rgb_range: float = 1,
+              n_colors: int = 3) -> EDSR:
     """Full EDSR (32 blocks x 256 channels, residual scaling 0.1)."""
     _check_no_upsampling(no_upsampling)
-    return EDSR(n_resblocks, n_feats, res_scale)
+    return EDSR(n_resblocks, n_feats, res_scale, n_colors)

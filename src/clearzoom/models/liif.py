@@ -8,6 +8,11 @@ codes, 9x the channels), ``local_ensemble`` (blend the predictions of the 4 near
 weighted by the area of the rectangle opposite to it), ``cell_decode`` (the MLP also sees the size of
 the output pixel).
 
+A JPEG-aware LIIF (``condition="jpeg"``, clearzoom's addition) is also told how strongly its
+input was JPEG-compressed: a constant extra input plane of :func:`jpeg_strength` (0 for a clean
+input, ``1 - q/100`` for JPEG quality ``q``), which the encoder sees beside the colour. Training
+knows the quality it applied; at inference it is read from the file's quantization tables.
+
 Decoding here is mathematically the official ``query_rgb`` but organised for speed and memory:
 the MLP's first layer is ``W1 @ [unfolded code, rel_coord, rel_cell] + b1``; the unfolded-code part
 depends only on the LR pixel, so it is computed once per LR pixel as a 3x3 convolution of the
@@ -29,7 +34,19 @@ from ..coords import nearest_index
 from . import registry
 from .registry import register
 
-__all__ = ["LIIF"]
+__all__ = ["CONDITIONS", "LIIF", "jpeg_strength"]
+
+CONDITIONS = (None, "jpeg")
+
+
+def jpeg_strength(quality: int | None) -> float:
+    """The conditioning value of a JPEG-aware LIIF: 0 for a clean input (``None``), else
+    ``1 - quality / 100`` for JPEG ``quality`` in 1..100 (q95 -> 0.05, q30 -> 0.7)."""
+    if quality is None:
+        return 0.0
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"JPEG quality must be in 1..100, got {quality}")
+    return 1.0 - int(quality) / 100.0
 
 _EPS_SHIFT = 1e-6
 
@@ -51,20 +68,28 @@ class LIIF(nn.Module):
         local_ensemble, feat_unfold, cell_decode: the paper's switches (all on by default).
         skip: ``None`` (the paper) or ``"bilinear"``: the MLP predicts a residual over a bilinear
             upsampling of the input (as LTE does), which trains faster on small budgets.
+        condition: ``None`` (the paper) or ``"jpeg"``: the encoder also sees the input's JPEG
+            strength as a fourth input plane (see :func:`jpeg_strength`).
     """
 
     def __init__(self, encoder_spec: dict[str, Any], imnet_spec: dict[str, Any] | None = None,
                  local_ensemble: bool = True, feat_unfold: bool = True, cell_decode: bool = True,
-                 skip: str | None = None):
+                 skip: str | None = None, condition: str | None = None):
         super().__init__()
         if imnet_spec is None:
             raise ValueError("LIIF needs an imnet_spec (the decoder MLP)")
         if skip not in (None, "bilinear"):
             raise ValueError(f"skip must be None or 'bilinear', got {skip!r}")
+        if condition not in CONDITIONS:
+            raise ValueError(f"condition must be None or 'jpeg', got {condition!r}")
+        if condition is not None:  # the condition plane is one more input channel
+            args = encoder_spec.get("args", {})
+            encoder_spec = {**encoder_spec, "args": {**args, "n_colors": args.get("n_colors", 3) + 1}}
         self.local_ensemble = local_ensemble
         self.feat_unfold = feat_unfold
         self.cell_decode = cell_decode
         self.skip = skip
+        self.condition = condition
         self.encoder = registry.make(encoder_spec)
         feat_dim = self.encoder.out_dim * (9 if feat_unfold else 1)
         in_dim = feat_dim + 2 + (2 if cell_decode else 0)
@@ -82,9 +107,20 @@ class LIIF(nn.Module):
         return self.encoder.receptive_radius + (1 if self.feat_unfold else 0)
 
     # ------------------------------------------------------------------ encode
-    def gen_feat(self, inp: torch.Tensor) -> torch.Tensor:
-        """Latent grid of a normalised input. Shape ``(B, 3, h, w) -> (B, C, h, w)``."""
-        return self.encoder(inp)
+    def gen_feat(self, inp: torch.Tensor, strength: torch.Tensor | float | None = None) -> torch.Tensor:
+        """Latent grid of a normalised input. Shape ``(B, 3, h, w) -> (B, C, h, w)``.
+
+        ``strength``: for a JPEG-aware model, the input's :func:`jpeg_strength`, one value or one
+        per batch item ``(B,)``; ``None`` means clean. Ignored by models without a condition.
+        """
+        if self.condition is None:
+            return self.encoder(inp)
+        b, _, h, w = inp.shape
+        s = torch.as_tensor(0.0 if strength is None else strength, dtype=inp.dtype, device=inp.device)
+        x = torch.cat([inp, s.reshape(-1, 1, 1, 1).expand(b, 1, h, w)], 1)
+        if inp.is_contiguous(memory_format=torch.channels_last) and not inp.is_contiguous():
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.encoder(x)
 
     def project(self, feat: torch.Tensor) -> torch.Tensor:
         """Apply the latent-code part of the MLP's first layer once per LR pixel.
@@ -207,10 +243,12 @@ class LIIF(nn.Module):
                 st.set_shape(ret)
         return ret
 
-    def forward(self, inp: torch.Tensor, coord: torch.Tensor,
-                cell: torch.Tensor | None = None) -> torch.Tensor:
-        """Encode ``inp`` (B, 3, h, w) and decode ``coord`` (B, Q, 2) -> (B, Q, 3)."""
-        feat = self.gen_feat(inp)
+    def forward(self, inp: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
+                strength: torch.Tensor | float | None = None) -> torch.Tensor:
+        """Encode ``inp`` (B, 3, h, w) and decode ``coord`` (B, Q, 2) -> (B, Q, 3).
+
+        ``strength``: see :meth:`gen_feat` (JPEG-aware models only)."""
+        feat = self.gen_feat(inp, strength)
         return self.query_rgb(feat, coord, cell, inp=inp)
 
 

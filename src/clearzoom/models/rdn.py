@@ -63,7 +63,7 @@ class RDN(nn.Module):
 
 @register("rdn")
 def make_rdn(G0: int = 64, RDNkSize: int = 3, RDNconfig: str = "B", scale: int = 2,
-             no_upsampling: bool = True) -> RDN:
+             no_upsampling: bool = True, n_colors: int = 3) -> RDN:
     if not no_upsampling:
         raise ValueError("clearzoom uses RDN as a LIIF encoder only: set no_upsampling=True")
-    return RDN(G0, RDNkSize, RDNconfig)
+    return RDN(G0, RDNkSize, RDNconfig, n_colors)

@@ -27,7 +27,8 @@ import torch
 from PIL import Image
 
 from ..coords import centers_of
-from ..data.degrade import Pipeline, apply, quantize
+from ..data.degrade import Pipeline, apply, last_jpeg_quality, quantize
+from ..models.liif import jpeg_strength
 from ..data.resize import imresize
 from ..errors import ConfigError
 from .config import DataConfig, DegradeConfig
@@ -132,13 +133,16 @@ class ImageStore:
 class Batch:
     """One training batch. Pixel values in [0, 1] (the loop applies the model's normalisation).
 
-    Shapes: ``inp (B, 3, patch, patch)``, ``coord``/``cell (B, Q, 2)``, ``gt (B, Q, 3)``.
+    Shapes: ``inp (B, 3, patch, patch)``, ``coord``/``cell (B, Q, 2)``, ``gt (B, Q, 3)``,
+    ``strength (B,)``: each input's JPEG strength (:func:`~clearzoom.models.liif.jpeg_strength`,
+    0 when clean), which a JPEG-aware model is given.
     """
 
     inp: torch.Tensor
     coord: torch.Tensor
     cell: torch.Tensor
     gt: torch.Tensor
+    strength: torch.Tensor
 
     @property
     def size(self) -> int:
@@ -205,7 +209,9 @@ class PatchSampler:
             if flips[2]:
                 hr = hr.transpose(-1, -2)
         lr = quantize(imresize(hr.double(), size=(d.patch, d.patch)).float())
-        lr = apply(lr, self.pipeline.sample(g))
+        params = self.pipeline.sample(g)
+        lr = apply(lr, params)
+        strength = torch.tensor(jpeg_strength(last_jpeg_quality(params)))
         n = side * side
         if d.queries <= n:
             idx = torch.randperm(n, generator=g)[: d.queries]
@@ -215,7 +221,7 @@ class PatchSampler:
         coord = torch.stack([centers_of(iy, side), centers_of(ix, side)], -1)
         cell = torch.full((d.queries, 2), 2 / side)
         gt = hr.reshape(3, -1)[:, idx].t().contiguous()
-        return lr.contiguous(), coord, cell, gt
+        return lr.contiguous(), coord, cell, gt, strength
 
 
 class StepBatches(torch.utils.data.Dataset):

@@ -406,8 +406,9 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
             lr_now = lr_at(step, cfg)
             for g in opt.param_groups:
                 g["lr"] = lr_now
+            strength = batch.strength.to(device, non_blocking=True)
             with _autocast(precision, device):
-                pred = model_for_ddp(inp, coord, cell)
+                pred = model_for_ddp(inp, coord, cell, strength)
             loss = F.l1_loss(pred.float(), gt)
             opt.zero_grad(set_to_none=True)
             if scaler is not None:

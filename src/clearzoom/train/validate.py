@@ -35,6 +35,7 @@ def case_key(scale: int, quality: int | None) -> str:
 class _Case:
     key: str
     scale: int
+    quality: int | None
     lrs: list[torch.Tensor]
     hrs: list[torch.Tensor]
     bicubic_psnr: float
@@ -67,7 +68,7 @@ class ValidationSet:
                 lrs = [p[1] for p in pairs]
                 bic = [psnr_protocol(quantize(imresize(lr.double(), scale).float()), hr, scale)
                        for lr, hr in zip(lrs, hrs)]
-                self.cases.append(_Case(case_key(scale, q), scale, lrs, hrs,
+                self.cases.append(_Case(case_key(scale, q), scale, q, lrs, hrs,
                                         float(np.mean(bic)) if bic else float("nan")))
 
     def bicubic(self) -> dict[str, float]:
@@ -81,7 +82,8 @@ class ValidationSet:
         for case in self.cases:
             ps = []
             for lr, hr in zip(case.lrs, case.hrs):
-                sr = quantize(render_full(model, lr, tuple(hr.shape[-2:]), options))
+                sr = quantize(render_full(model, lr, tuple(hr.shape[-2:]), options,
+                                          jpeg_quality=case.quality))
                 ps.append(psnr_protocol(sr, hr, case.scale))
                 l1s.append(float((sr - hr).abs().mean()))
             out[case.key] = float(np.mean(ps)) if ps else float("nan")
