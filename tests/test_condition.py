@@ -115,3 +115,25 @@ def test_cli_reads_the_file_and_rejects_a_bad_quality(cond_model, photo, tmp_pat
     r = runner.invoke(main, ["upscale", str(src), "-o", str(tmp_path / "x.png"), "--scale", "2",
                              "--input-quality", "150"])
     assert r.exit_code == 2 and r.output.startswith("error:") and "input quality" in r.output
+
+
+def test_explain_reports_the_quality_it_told_the_model(cond_model, photo, tmp_path):
+    from clearzoom.explain import explain
+
+    src = tmp_path / "in.jpg"
+    photo.save(src, quality=30)
+    report = explain(src, scale=2, model=cond_model, device="cpu", precision="fp32").report
+    assert report["run"]["jpeg_condition"] == "JPEG quality 30"
+    photo.save(tmp_path / "in.png")
+    report = explain(tmp_path / "in.png", scale=2, model=cond_model, device="cpu").report
+    assert report["run"]["jpeg_condition"] == "clean"
+
+
+def test_the_rendered_report_says_what_the_model_was_told(cond_model, photo, tmp_path):
+    from clearzoom.explain import explain
+    from clearzoom.explain.render import to_html
+
+    src = tmp_path / "in.jpg"
+    photo.save(src, quality=30)
+    html = to_html(explain(src, scale=2, model=cond_model, device="cpu"))
+    assert "JPEG condition told to the model: JPEG quality 30." in html

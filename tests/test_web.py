@@ -240,3 +240,27 @@ def test_serve_without_the_web_extra_says_how_to_install_it(monkeypatch):
     r = CliRunner().invoke(main, ["serve", "--port", "1"])
     assert r.exit_code == 1
     assert "pip install 'clearzoom[web]'" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_a_jpeg_aware_model_is_told_the_uploads_quality():
+    cond = make_tiny(seed=4, skip="bilinear", condition="jpeg")
+    data = _jpeg_bytes(quality=35)
+    src = Image.open(io.BytesIO(data)).convert("RGB")
+    base = {"device": "cpu", "precision": "fp32", "max_upload_bytes": 8 << 20}
+    with TestClient(create_app(WebConfig(**base), model=cond)) as c:
+        iid = c.post("/api/images", files={"file": ("q.jpg", data, "image/jpeg")}).json()["id"]
+        p = Pyramid(24, 20, zoom=32)
+        level = p.max_level - 3  # x4 of the input: one tile
+        tile = _png(c.get(f"/api/images/{iid}_files/{level}/0_0.png").content).astype(int)
+        job = c.post(f"/api/images/{iid}/jobs", json={"width": 96, "format": "png"}).json()
+        deadline = time.time() + 60
+        while (j := c.get(f"/api/jobs/{job['id']}").json())["state"] not in ("done", "error"):
+            assert time.time() < deadline
+            time.sleep(0.05)
+        result = _png(c.get(j["result_url"]).content).astype(int)
+    told, clean = (np.asarray(upscale(src, size=p.level_size(level), model=cond, device="cpu",
+                                      precision="fp32", input_quality=q)).astype(int)
+                   for q in (35, None))
+    assert tile.shape == told.shape and np.abs(tile - told).max() <= 1
+    assert np.abs(told - clean).mean() > 0.5  # the quality matters to this model
+    assert np.abs(result - told).max() <= 1  # the download is told it too

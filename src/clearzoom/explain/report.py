@@ -112,7 +112,8 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
         st.params = sum(p.numel() for p in loaded.net.parameters())
         st.detail = f"{loaded.name}: {loaded.description}"
     out = upscale(image, scale=scale, size=size, model=loaded, device=device, precision=precision,
-                  threads=threads, trace=trace)
+                  threads=threads, trace=trace,
+                  input_quality=analysis.jpeg.quality if analysis.jpeg is not None else None)
     if save_output is not None:
         with trace.stage("encode", detail=f"write {save_output.suffix.lstrip('.').upper()} "
                                           "atomically, ICC and EXIF kept") as st:

@@ -186,7 +186,8 @@ class Service:
         lw, lh = p.level_size(level)
         if p.rendered_by_model(level):
             had = e.feat is not None
-            feat = e.features(lambda c: encode_features(self.model, c, options=self.options))
+            feat = e.features(lambda c: encode_features(self.model, c, options=self.options,
+                                                        jpeg_quality=e.jpeg_quality))
             if not had:  # the latent codes count against the store's budget too
                 self.images.trim(keep=e.id)
             with self._tile_slots:
@@ -236,6 +237,7 @@ class Service:
 
         def work(job, progress):
             out = upscale(e.image, size=(out_w, out_h), model=self.model,
+                          input_quality=e.jpeg_quality,
                           device=str(self.options.device), precision=self.options.precision,
                           max_output_pixels=self.cfg.max_output_pixels,
                           progress=lambda done, total: progress(done / total))

@@ -45,6 +45,12 @@ class ImageEntry:
     levels: dict[int, Image.Image] = field(default_factory=dict)  # downscaled levels (small)
 
     @property
+    def jpeg_quality(self) -> int | None:
+        """The quality in the upload's JPEG tables (told to JPEG-aware models), None if not JPEG."""
+        jpeg = self.analysis.get("jpeg")
+        return jpeg["quality"] if jpeg else None
+
+    @property
     def nbytes(self) -> int:
         n = self.color.numel() * 4 + self.rgb.width * self.rgb.height * 3
         n += np.asarray(self.image).nbytes if isinstance(self.image, np.ndarray) else \
