@@ -87,3 +87,18 @@ def test_bicubic_reproduces_the_standard_values():
             bic = quantize(imresize(lr.double(), scale).float())
             vals.append(psnr_matlab(bic, hr, scale, is_gray(f)))
         assert abs(np.mean(vals) - standard) <= 0.02, (name, scale, np.mean(vals))
+
+
+def test_model_files_in_a_yaml_are_found_beside_it_and_keep_their_names(tmp_path, tiny_skip_model):
+    from clearzoom.checkpoints import save_native
+    from clearzoom.eval.runner import config_from_yaml
+
+    (tmp_path / "models").mkdir()
+    save_native(tmp_path / "models" / "t.safetensors", spec=tiny_skip_model.spec,
+                state_dict=tiny_skip_model.net.state_dict(),
+                normalization=tiny_skip_model.normalization)
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "b.yaml").write_text(
+        f"data: [{BENCH / 'Set5'}]\nscales: [2]\nmethods: [../models/t.safetensors]\nout: res\n")
+    summary = run_quality(config_from_yaml(tmp_path / "defs" / "b.yaml"))  # cwd is elsewhere
+    assert [r["method"] for r in summary] == ["../models/t.safetensors"]

@@ -59,6 +59,8 @@ class BenchConfig:
     out_dir: Path = Path("bench-results")
     precision: str = "fp32"
     extra: dict = field(default_factory=dict)
+    #: where relative model-file methods are found (the YAML's folder); their names stay as written
+    base: Path = Path(".")
 
 
 _YAML_KEYS = {"data", "scales", "degrade", "methods", "out", "precision"}
@@ -100,7 +102,8 @@ def config_from_yaml(path: str | Path) -> BenchConfig:
         data=tuple(resolve(d) for d in _as_list(doc["data"])), scales=scales,
         degradations=tuple(_as_list(doc.get("degrade", ["clean"]))),
         methods=tuple(_as_list(doc.get("methods", ["bicubic"]))),
-        out_dir=resolve(doc.get("out", "bench-results")), precision=str(doc.get("precision", "fp32")))
+        out_dir=resolve(doc.get("out", "bench-results")), precision=str(doc.get("precision", "fp32")),
+        base=base)
 
 
 def published_beside(summary: list[dict]) -> str:
@@ -131,8 +134,8 @@ def parse_degradation(text: str) -> int | None:
     raise BenchError(f"unknown degradation {text!r} (use clean or jpeg:<1..100>)")
 
 
-def _method(name: str, precision: str) -> Callable[[torch.Tensor, tuple[int, int], int | None],
-                                                  torch.Tensor]:
+def _method(name: str, precision: str, base: Path = Path(".")
+            ) -> Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor]:
     """``fn(lr, hw, jpeg_quality)``: the method's ``hw`` output from ``lr``; ``jpeg_quality`` (or
     None when clean) is what a JPEG-aware model would read from the file."""
     if name == "bicubic":
@@ -146,6 +149,8 @@ def _method(name: str, precision: str) -> Callable[[torch.Tensor, tuple[int, int
     from ..checkpoints.loading import load_model
 
     source = name.split(":", 1)[1] if name.startswith("clearzoom:") else name
+    if not name.startswith("clearzoom:") and not Path(source).is_absolute():
+        source = str(base / source)
     if not name.startswith("clearzoom:") and not Path(source).is_file():
         raise BenchError(f"unknown method {name!r} (use bicubic, lanczos, clearzoom:<model> or a model file)")
     model = load_model(source)
@@ -205,7 +210,7 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
     for s in cfg.scales:
         if int(s) != s or s < 1:
             raise BenchError(f"benchmark scales must be whole numbers >= 1, got {s}")
-    methods = {m: _method(m, cfg.precision) for m in cfg.methods}
+    methods = {m: _method(m, cfg.precision, cfg.base) for m in cfg.methods}
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = cfg.out_dir / "per_image.csv"
     rows: list[dict] = []
@@ -260,7 +265,7 @@ def write_figures(cfg: BenchConfig, summary: list[dict]) -> list[Path]:
     from .figures import crop_sheet, plot_results
 
     written = plot_results(summary, cfg.out_dir)
-    methods = {m: _method(m, cfg.precision) for m in cfg.methods}
+    methods = {m: _method(m, cfg.precision, cfg.base) for m in cfg.methods}
     for d in cfg.data:
         first = _images(Path(d))[0]
         for deg in cfg.degradations:
