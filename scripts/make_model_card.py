@@ -115,8 +115,10 @@ def _architecture(spec: dict) -> str:
     hidden = a.get("imnet_spec", {}).get("args", {}).get("hidden_list", [])
     sw = [n for n in ("feat_unfold", "local_ensemble", "cell_decode") if a.get(n, True)]
     skip = a.get("skip")
+    told = ("; JPEG-aware (the encoder is told the input's JPEG quality, read from the file)"
+            if a.get("condition") == "jpeg" else "")
     return (f"LIIF: encoder {enc_txt}; MLP {'-'.join(map(str, hidden))}; "
-            f"{', '.join(sw) or 'no switches'}" + (f"; global {skip} skip" if skip else ""))
+            f"{', '.join(sw) or 'no switches'}" + (f"; global {skip} skip" if skip else "") + told)
 
 
 SPEED = "docs/results/speed-models.json"
@@ -231,7 +233,10 @@ def card(name: str, info: dict) -> list[str]:
               f"From `{info['bench_command']}` (outputs in "
               + ", ".join(f"`{b}`" for b in info["bench"]) + "). LR by MATLAB-style bicubic "
               "(8-bit; JPEG 4:2:0 where named); PSNR-Y by LIIF's rules (shave = scale), SSIM on Y; "
-              "in brackets: the gain over bicubic of the same LR.", ""]
+              "in brackets: the gain over bicubic of the same LR."
+              + (" JPEG-aware models are told the quality of the JPEG LR, as `clearzoom upscale` "
+                 "reads it from a file's tables." if model.spec["args"].get("condition") else ""),
+              ""]
     lines += _tables(rows) if rows else ["(no benchmark results found)", ""]
     targets = info.get("targets")
     if targets:
