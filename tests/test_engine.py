@@ -72,6 +72,17 @@ def test_int8_decoder_stays_close_to_fp32(photo):
     assert not torch.equal(exact, fast)  # it really took the int8 path
 
 
+@pytest.mark.parametrize("model_name", ["official_model", "tiny_skip_model"])
+def test_bf16_autocast_stays_close_to_fp32(request, model_name, official_input):
+    """bf16 (what ``auto`` picks on CPUs with native bf16) renders, and stays near fp32."""
+    model = request.getfixturevalue(model_name)
+    exact, _ = _render(model, official_input, (61, 83), precision="fp32")
+    half, _ = _render(model, official_input, (61, 83), precision="bf16")
+    diff = (exact - half).abs()
+    assert diff.mean() < 2 / 255 and diff.max() < 16 / 255
+    assert not torch.equal(exact, half)
+
+
 def test_precision_and_device_resolution():
     from clearzoom.inference.engine import resolve_device, resolve_precision
 

@@ -219,7 +219,8 @@ class LIIF(nn.Module):
         with tr.stage("MLP decoder", macs=macs, params=sum(p.numel() for p in self.imnet.parameters()),
                       detail=" -> ".join(str(m.out_features) for m in layers) + ", ReLU") as st:
             # first layer: gathered projected code + coordinate part + (bias + cell part), in place
-            x.addmm_(rel.reshape(-1, 2), w_coord.t())
+            # (under autocast the gathered codes are bf16/fp16 while coordinates stay fp32)
+            x.addmm_(rel.reshape(-1, 2).to(x.dtype), w_coord.t().to(x.dtype))
             x = x.view(n_ens, bsz, -1, n_hidden)
             x += base
             x = x.view(-1, n_hidden).relu_()
