@@ -204,6 +204,23 @@ def test_resume_continues_the_same_trajectory_bitwise(photos, tmp_path):
         assert torch.equal(st["exp_avg_sq"], b["optimizer"]["state"][name]["exp_avg_sq"])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("condition", [None, "jpeg"])
+def test_compiled_bf16_steps_learn_like_fp32(photos, tmp_path, condition):
+    """The long runs' setting on a CPU with native bf16: compiled, bf16 autocast (both LIIFs)."""
+    spec_args = {"condition": condition} if condition else {}
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        raw = tiny_raw(photos, train={"steps": 12, "threads": 1, "log_every": 4, "compile": True,
+                                      "precision": precision},
+                       validate={"every": 1000, "scales": [2], "jpeg_quality": [None], "crop": 96})
+        raw["model"]["spec"]["args"].update(spec_args)
+        train(config_from_dict(raw), tmp_path / precision, progress=False)
+        losses[precision] = [r["loss"] for r in records(tmp_path / precision, "train")]
+    assert len(losses["bf16"]) == len(losses["fp32"]) >= 3
+    assert np.allclose(losses["bf16"], losses["fp32"], rtol=0.05)
+
+
 def test_a_run_folder_is_not_overwritten_without_resume(photos, trained):
     out, _ = trained
     with pytest.raises(ConfigError, match="--resume"):
