@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/bench_precision_psnr.py --out benchmarks/results/precision_psnr.json
 
-The engine's default CPU precision must stay within 0.05 dB of fp32 (PSNR-Y, LIIF rules).
+The engine's default CPU precision must stay within 0.05 dB of fp32 (PSNR-Y, LIIF rules). The
+default depends on the CPU (int8 decoder on AVX2, bf16 autocast with native bf16); ``--precision``
+measures another one, e.g. ``--precision bf16 --out benchmarks/results/precision_psnr_bf16.json``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.eval.protocol import evaluate_image, is_gray, load_rgb  # noqa: E402
-from clearzoom.inference.engine import RenderOptions, resolve_precision  # noqa: E402
+from clearzoom.inference.engine import (  # noqa: E402
+    RenderOptions, cpu_has_fast_bf16, resolve_precision)
 
 BENCH = ROOT.parent / "shared" / "data" / "bench"
 
@@ -44,17 +47,19 @@ def evaluate(model, sets: list[str], cases: list[tuple[int, int | None]], precis
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="clearzoom-small")
+    ap.add_argument("--precision", default="auto", help="the precision compared with fp32")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     model = load_model(args.model)
     cases = [(2, None), (4, None), (4, 30)]
-    auto = resolve_precision("auto", torch.device("cpu"))
+    auto = resolve_precision(args.precision, torch.device("cpu"))
     exact = evaluate(model, ["Set5", "Set14"], cases, "fp32")
     fast = evaluate(model, ["Set5", "Set14"], cases, auto)
     rows = [{"set": a["set"], "scale": a["scale"], "degradation": a["degradation"],
              "psnr_fp32": a["psnr_y"], "psnr_default": b["psnr_y"], "default": auto,
              "diff_db": round(b["psnr_y"] - a["psnr_y"], 3)} for a, b in zip(exact, fast)]
-    meta = {"date": datetime.date.today().isoformat(), "model": args.model, "auto_precision": auto,
+    meta = {"date": datetime.date.today().isoformat(), "model": args.model, "auto_precision": resolve_precision("auto", torch.device("cpu")),
+            "compared": auto, "cpu_bf16": cpu_has_fast_bf16(),
             "threads": torch.get_num_threads(), "torch": torch.__version__,
             "command": "python " + " ".join(sys.argv)}
     print(json.dumps(rows, indent=1))

@@ -176,9 +176,8 @@ def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: b
                                    "EXIF orientation applied") as st:
         image, meta = imageio.read_image(src)  # 16-bit colour PNGs come as uint16 arrays
         st.set_shape(np.asarray(image).shape)
-    if kwargs.get("input_quality", "auto") == "auto":  # orientation made a new image: read the file
-        with Image.open(src) as im:
-            kwargs["input_quality"] = resolve_input_quality("auto", im)
+    if kwargs.get("input_quality", "auto") == "auto":  # the decoded image no longer has the tables
+        kwargs["input_quality"] = meta["jpeg_quality"]
     out = upscale(image, **kwargs)
     with tr.stage("encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, "
                                    "ICC and EXIF kept") as st:

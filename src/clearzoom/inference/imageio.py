@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..analysis.jpeg import jpeg_info
 from ..atomic import write_atomic
 from ..errors import InvalidInputError
 
@@ -90,7 +91,8 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
     """Read an image file, orientation applied; returns (image, metadata).
 
     The image is a PIL image, or a uint16 ``(h, w, c)`` numpy array for 16-bit colour PNGs (Pillow
-    would drop them to 8 bit). Metadata: ``format``, ``icc_profile``, ``exif`` (bytes or None).
+    would drop them to 8 bit). Metadata: ``format``, ``icc_profile``, ``exif`` (bytes or None),
+    ``jpeg_quality`` (the IJG quality read from a JPEG's quantization tables, None otherwise).
 
     Raises:
         InvalidInputError: missing, unreadable, truncated, empty or not an image.
@@ -108,7 +110,9 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
             if len(exif):
                 exif.pop(0x0112, None)  # orientation has been applied
                 exif_bytes = exif.tobytes()
-            meta = {"format": fmt, "icc_profile": im.info.get("icc_profile"), "exif": exif_bytes}
+            jpeg = jpeg_info(im)
+            meta = {"format": fmt, "icc_profile": im.info.get("icc_profile"), "exif": exif_bytes,
+                    "jpeg_quality": jpeg.quality if jpeg is not None else None}
             if oriented.width == 0 or oriented.height == 0:
                 raise InvalidInputError(f"{path}: the image is empty (0 pixels)")
             header = _png_header(path) if fmt == "PNG" else None
