@@ -39,8 +39,6 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "lr-1e-3": ("learning rate 1e-3", {"optim.lr": 1.0e-3}),
     "patch-64-batch-9": ("64² patches, batch 9 (the same LR pixels per step)",
                          {"data.patch": 64, "data.batch": 9}),
-    "jpeg-cond": ("told the JPEG quality (condition: jpeg; the _q30 cases are told q30)",
-                  {"model.spec.args.condition": "jpeg"}),
 }
 
 
