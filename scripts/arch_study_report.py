@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.atomic import write_atomic  # noqa: E402
 from clearzoom.eval.speed import SpeedCase, machine_info, run_case  # noqa: E402
+from clearzoom.eval.runner import psnr_cell  # noqa: E402
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.train import export_model  # noqa: E402
 from clearzoom.analysis.signals import blockiness  # noqa: E402
@@ -180,11 +181,8 @@ def condition_pilot() -> list[str]:
             "clearzoom-clean": "clean-trained twin"}
 
     def cell(run: str, ds: str, deg: str, scale: int) -> float:
-        bic = next(r["psnr_y"] for r in rows if (r["method"], r["dataset"], r["degradation"],
-                                                  r["scale"]) == ("bicubic", ds, deg, scale))
-        val = next(r["psnr_y"] for r in rows if f"/{run}/" in r["method"] and
-                   (r["dataset"], r["degradation"], r["scale"]) == (ds, deg, scale))
-        return val - bic
+        method = next(r["method"] for r in rows if f"/{run}/" in r["method"])
+        return psnr_cell(rows, method, ds, deg, scale) - psnr_cell(rows, "bicubic", ds, deg, scale)
 
     cases = [(ds, deg, s) for ds in ("Set5", "Set14") for deg, s in
              (("clean", 2), ("clean", 4), ("jpeg:30", 2), ("jpeg:30", 4))]

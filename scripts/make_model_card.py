@@ -22,12 +22,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.atomic import write_atomic  # noqa: E402
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.eval.published import PUBLISHED  # noqa: E402
+from clearzoom.eval.runner import psnr_cell  # noqa: E402
 from clearzoom.models.pretrained import DEFAULT_MODEL, PRETRAINED  # noqa: E402
-
-def _cell(rows: list[dict], method: str, ds: str, deg: str, scale: int) -> float | None:
-    return next((r["psnr_y"] for r in rows if (r["method"], r["dataset"], r["degradation"],
-                                                 r["scale"]) == (method, ds, deg, scale)), None)
-
 
 def jpeg_targets(rows: list[dict], model: str = "clearzoom:clearzoom-jpeg",
                  twin: str = "clearzoom:clearzoom-clean") -> list[tuple[str, str, bool]]:
@@ -40,7 +36,7 @@ def jpeg_targets(rows: list[dict], model: str = "clearzoom:clearzoom-jpeg",
 
     def gain(label: str, ds: str, deg: str, scale: int, ref: str, need: float,
              floor: float | None = None) -> None:
-        a, b = _cell(rows, model, ds, deg, scale), _cell(rows, ref, ds, deg, scale)
+        a, b = psnr_cell(rows, model, ds, deg, scale), psnr_cell(rows, ref, ds, deg, scale)
         if a is None or b is None:
             out.append((label, "not measured", False))
             return

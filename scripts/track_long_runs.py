@@ -57,11 +57,9 @@ def main() -> None:
                           out_dir=Path(tmp), precision="fp32")
         rows = run_quality(cfg)
     names = {models["jpeg"]: "clearzoom-jpeg", models["clean"]: "clearzoom-clean"}
-    bic = {(r["dataset"], r["degradation"], r["scale"]): r["psnr_y"] for r in rows
-           if r["method"] == "bicubic"}
     record["gains"] = {
         f"{names[r['method']]} {r['dataset']} x{r['scale']} {r['degradation']}":
-            round(r["psnr_y"] - bic[(r["dataset"], r["degradation"], r["scale"])], 3)
+            round(r["psnr_y"] - psnr_cell(rows, "bicubic", r["dataset"], r["degradation"], r["scale"]), 3)
         for r in rows if r["method"] in names}
     targets = jpeg_targets(rows, model=models["jpeg"], twin=models["clean"])
     record["targets"] = [{"target": t, "measured": v, "met": ok} for t, v, ok in targets]

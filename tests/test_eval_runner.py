@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from clearzoom.eval.runner import BenchConfig, BenchError, parse_degradation, run_quality
+from clearzoom.eval.runner import BenchConfig, BenchError, parse_degradation, psnr_cell, run_quality
 from conftest import BENCH
 
 
@@ -21,6 +21,9 @@ def test_bicubic_on_set5_and_resume(tmp_path):
     assert abs(bic["psnr_y_matlab"] - 28.42) < 0.02 and bic["psnr_rgb_div2k"] < bic["psnr_y"]
     jpg = next(r for r in summary if r["method"] == "bicubic" and r["degradation"] == "jpeg:30")
     assert jpg["psnr_y"] < bic["psnr_y"] and jpg["psnr_b"] < jpg["psnr_y"]
+    assert psnr_cell(rec, "bicubic", "Set5", "jpeg:30", 4) == jpg["psnr_y"]
+    assert psnr_cell(rec, "lanczos", "Set5", "clean", 4, key="ssim") != bic["ssim"]
+    assert psnr_cell(rec, "bicubic", "Set5", "clean", 2) is None  # not measured
     calls.clear()
     again = run_quality(cfg, progress=lambda d, t: calls.append((d, t)))
     assert calls == [] and again == summary  # finished cells are not recomputed

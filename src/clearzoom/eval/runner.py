@@ -36,8 +36,8 @@ from .metrics import psnr_b, ssim
 from .protocol import (is_gray, load_rgb, make_lr, measured_channel, psnr_div2k, psnr_matlab,
                        psnr_protocol, render_full)
 
-__all__ = ["BenchConfig", "config_from_yaml", "parse_degradation", "published_beside", "run_quality",
-           "write_figures"]
+__all__ = ["BenchConfig", "config_from_yaml", "parse_degradation", "psnr_cell", "published_beside",
+           "run_quality", "write_figures"]
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,16 @@ def summarise(rows: list[dict]) -> list[dict]:
         rec["images"] = len(rs)
         out.append(rec)
     return out
+
+
+def psnr_cell(rows: list[dict], method: str, dataset: str, degradation: str, scale: int,
+              key: str = "psnr_y") -> float | None:
+    """One number of a bench's summary rows (``results.json``), or None if it was not measured.
+
+    ``method`` is matched exactly (``"bicubic"``, ``"clearzoom:clearzoom-jpeg"``, a model path).
+    """
+    return next((r[key] for r in rows if (r["method"], r["dataset"], r["degradation"], int(r["scale"]))
+                 == (method, dataset, degradation, scale) and key in r), None)
 
 
 def markdown_table(summary: list[dict]) -> str:
