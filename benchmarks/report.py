@@ -48,6 +48,24 @@ def main() -> None:
                   table(d["rows"], [("set", "set"), ("scale", "scale"), ("input", "degradation"),
                                     ("fp32", "psnr_fp32"), ("default", "psnr_default"),
                                     ("difference (dB)", "diff_db")]), ""]
+    for extra in sorted(RESULTS.glob("precision_psnr_*.json")):  # other precisions or machines
+        d = json.loads(extra.read_text())
+        m = d["meta"]
+        parts += [f"## PSNR of {m['compared']} against fp32 ({extra.name})", "",
+                  meta_line(m) + f"  \n*native bf16: {m.get('cpu_bf16')}*", "",
+                  table(d["rows"], [("set", "set"), ("scale", "scale"), ("input", "degradation"),
+                                    ("fp32", "psnr_fp32"), (m["compared"], "psnr_default"),
+                                    ("difference (dB)", "diff_db")]), ""]
+    for extra in sorted(RESULTS.glob("speed_precisions_*.json")):  # `clearzoom bench speed --json`
+        d = json.loads(extra.read_text())
+        meta = {"date": d["date"], **d["machine"], "command": d.get("command", "")}
+        rows = [{**r, "input": f"{r['size']}x{r['size']}", "x": f"x{r['scale']:g}"} for r in d["rows"]]
+        parts += [f"## Speed by precision ({extra.name})", "",
+                  meta_line(meta) + f"  \n*native bf16: {d['machine'].get('native_bf16')}"
+                  + (f"; {d['note']}" if d.get("note") else "") + "*", "",
+                  table(rows, [("model", "model"), ("input", "input"), ("scale", "x"),
+                               ("precision", "precision_used"), ("threads", "threads"),
+                               ("ms per output MP", "ms_per_mp"), ("peak RSS (MB)", "peak_rss_mb")]), ""]
     memory = RESULTS / "memory.json"
     if memory.exists():
         d = json.loads(memory.read_text())

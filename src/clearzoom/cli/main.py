@@ -428,8 +428,11 @@ def bench_speed(models_, sizes, scales, precisions, threads_, repeats, window_mp
     if json_out:
         import datetime
 
+        command = (f"clearzoom bench speed --model {models_} --sizes {sizes} --scales {scales} "
+                   f"--precisions {precisions} --threads {threads_} --repeats {repeats} "
+                   f"--window-mp {window_mp:g} --json {json_out}")
         write_atomic(json_out, json.dumps({"machine": machine, "date": datetime.date.today().isoformat(),
-                                           "rows": rows}, indent=1) + "\n")
+                                           "command": command, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover
