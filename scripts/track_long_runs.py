@@ -26,7 +26,7 @@ from make_model_card import jpeg_targets  # noqa: E402
 
 from clearzoom.atomic import write_atomic  # noqa: E402
 from clearzoom.checkpoints import load_model  # noqa: E402
-from clearzoom.eval.runner import BenchConfig, run_quality  # noqa: E402
+from clearzoom.eval.runner import BenchConfig, psnr_cell, run_quality  # noqa: E402
 from clearzoom.train import export_model  # noqa: E402
 
 RUNS = {"jpeg": ROOT / "runs/clearzoom-jpeg", "clean": ROOT / "runs/clearzoom-clean"}
