@@ -50,12 +50,14 @@ def main() -> None:
         record[key] = {"steps": prov["steps"],
                        "cpu_hours": round(prov["train_cpu_seconds"] / 3600, 2)}
         models[key] = str(dst)
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = BenchConfig(data=(BENCH / "Set5", BENCH / "Set14"), scales=(2, 4),
-                          degradations=("clean", "jpeg:30"),
-                          methods=("bicubic", models["jpeg"], models["clean"]),
-                          out_dir=Path(tmp), precision="fp32")
-        rows = run_quality(cfg)
+    # a folder per pair of checkpoints: a call that fails late resumes its finished cells
+    out = Path(tempfile.gettempdir()) / (f"clearzoom-track-{record['jpeg']['steps']}-"
+                                         f"{record['clean']['steps']}")
+    cfg = BenchConfig(data=(BENCH / "Set5", BENCH / "Set14"), scales=(2, 4),
+                      degradations=("clean", "jpeg:30"),
+                      methods=("bicubic", models["jpeg"], models["clean"]),
+                      out_dir=out, precision="fp32")
+    rows = run_quality(cfg)
     names = {models["jpeg"]: "clearzoom-jpeg", models["clean"]: "clearzoom-clean"}
     record["gains"] = {
         f"{names[r['method']]} {r['dataset']} x{r['scale']} {r['degradation']}":
