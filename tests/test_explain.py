@@ -60,7 +60,7 @@ def test_report_facts(result):
 
 
 def test_report_validates_against_the_schema(result):
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     schema = json.loads(SCHEMA.read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(json.loads(json.dumps(result[0].report)), schema)
@@ -151,7 +151,7 @@ def test_cli_json_and_errors(jpeg_photo, tiny_file, tmp_path):
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (scripts/setup.sh installs it)")
 def test_html_report_opens_in_headless_chromium(result, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
     page_path = write_report(result[0], tmp_path / "report.html")
     errors: list[str] = []
     with sync_api.sync_playwright() as pw:

@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient  # the dev extra installs fastapi and httpx2
 
 from clearzoom import upscale  # noqa: E402
 from clearzoom.web import WebConfig, create_app  # noqa: E402

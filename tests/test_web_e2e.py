@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi")
-uvicorn = pytest.importorskip("uvicorn")
-sync_api = pytest.importorskip("playwright.sync_api")
+import uvicorn  # the dev extra installs uvicorn, fastapi and playwright
+from playwright import sync_api
 
 from clearzoom.web import WebConfig, create_app  # noqa: E402
 from clearzoom.web.app import find_openseadragon  # noqa: E402
