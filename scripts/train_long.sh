@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUDGET=${1:-640}
+if [ ! -x .venv/bin/clearzoom ]; then
+  echo "error: .venv/bin/clearzoom is missing: run bash scripts/setup.sh first" >&2
+  exit 1
+fi
 for name in clearzoom-jpeg clearzoom-clean; do
   run="runs/$name"
   mkdir -p "$run"
