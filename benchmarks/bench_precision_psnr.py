@@ -52,14 +52,16 @@ def main() -> None:
     args = ap.parse_args()
     model = load_model(args.model)
     cases = [(2, None), (4, None), (4, 30)]
-    auto = resolve_precision(args.precision, torch.device("cpu"))
+    cpu = torch.device("cpu")
+    compared = resolve_precision(args.precision, cpu)
     exact = evaluate(model, ["Set5", "Set14"], cases, "fp32")
-    fast = evaluate(model, ["Set5", "Set14"], cases, auto)
+    fast = evaluate(model, ["Set5", "Set14"], cases, compared)
     rows = [{"set": a["set"], "scale": a["scale"], "degradation": a["degradation"],
-             "psnr_fp32": a["psnr_y"], "psnr_default": b["psnr_y"], "default": auto,
+             "psnr_fp32": a["psnr_y"], "psnr_default": b["psnr_y"], "default": compared,
              "diff_db": round(b["psnr_y"] - a["psnr_y"], 3)} for a, b in zip(exact, fast)]
-    meta = {"date": datetime.date.today().isoformat(), "model": args.model, "auto_precision": resolve_precision("auto", torch.device("cpu")),
-            "compared": auto, "cpu_bf16": cpu_has_fast_bf16(),
+    meta = {"date": datetime.date.today().isoformat(), "model": args.model,
+            "auto_precision": resolve_precision("auto", cpu), "compared": compared,
+            "cpu_bf16": cpu_has_fast_bf16(),
             "threads": torch.get_num_threads(), "torch": torch.__version__,
             "command": "python " + " ".join(sys.argv)}
     print(json.dumps(rows, indent=1))

@@ -40,21 +40,19 @@ def main() -> None:
                                     (f"ours {auto} (default)", f"ours_{auto}_ms_per_mp"),
                                     ("speed-up fp32", "speedup_fp32"),
                                     (f"speed-up {auto}", f"speedup_{auto}")]), ""]
-    quality = RESULTS / "precision_psnr.json"
-    if quality.exists():
-        d = json.loads(quality.read_text())
-        parts += ["## PSNR of the default precision against fp32 (shipped model, PSNR-Y, LIIF rules)", "",
-                  meta_line(d["meta"]), "",
-                  table(d["rows"], [("set", "set"), ("scale", "scale"), ("input", "degradation"),
-                                    ("fp32", "psnr_fp32"), ("default", "psnr_default"),
-                                    ("difference (dB)", "diff_db")]), ""]
-    for extra in sorted(RESULTS.glob("precision_psnr_*.json")):  # other precisions or machines
-        d = json.loads(extra.read_text())
+    # the default precision of the machine that ran it, then other precisions or machines
+    for path in [RESULTS / "precision_psnr.json", *sorted(RESULTS.glob("precision_psnr_*.json"))]:
+        if not path.exists():
+            continue
+        d = json.loads(path.read_text())
         m = d["meta"]
-        parts += [f"## PSNR of {m['compared']} against fp32 ({extra.name})", "",
-                  meta_line(m) + f"  \n*native bf16: {m.get('cpu_bf16')}*", "",
+        compared = m.get("compared")  # named since --precision; older records measured the default
+        title = (f"PSNR of {compared} against fp32 ({path.name})" if compared else
+                 "PSNR of the default precision against fp32 (shipped model, PSNR-Y, LIIF rules)")
+        bf16 = f"  \n*native bf16: {m['cpu_bf16']}*" if "cpu_bf16" in m else ""
+        parts += [f"## {title}", "", meta_line(m) + bf16, "",
                   table(d["rows"], [("set", "set"), ("scale", "scale"), ("input", "degradation"),
-                                    ("fp32", "psnr_fp32"), (m["compared"], "psnr_default"),
+                                    ("fp32", "psnr_fp32"), (compared or "default", "psnr_default"),
                                     ("difference (dB)", "diff_db")]), ""]
     for extra in sorted(RESULTS.glob("speed_precisions_*.json")):  # `clearzoom bench speed --json`
         d = json.loads(extra.read_text())

@@ -47,7 +47,7 @@ fi
 if [[ $step == bench || $step == all ]]; then
   $cz bench quality --config benchmarks/quality-models-scales.yaml
   $cz bench quality --config benchmarks/quality-models-jpeg.yaml
-  # the card's SPEED_COMMAND (scripts/make_model_card.py); keep the two in step
+  # the card quotes this command from the JSON it writes (scripts/make_model_card.py, _speed)
   $cz bench speed --model clearzoom-jpeg,clearzoom-clean,clearzoom-small --sizes 1024 --scales 4 \
     --precisions fp32,auto --threads 1,2 --json docs/results/speed-models.json
 fi
