@@ -128,3 +128,13 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     with pytest.raises(FileExistsError):
         write_image(Image.new("RGB", (2, 2)), out)
     assert out.read_bytes() == b"keep me"
+
+
+def test_self_ensemble_changes_colour_not_alpha_or_size(tiny_model):
+    rgba = np.zeros((20, 24, 4), np.uint8)
+    rgba[5:15, 4:17] = (200, 30, 90, 255)
+    plain = np.asarray(clearzoom.upscale(Image.fromarray(rgba), scale=2.5, model=tiny_model))
+    tta = np.asarray(clearzoom.upscale(Image.fromarray(rgba), scale=2.5, model=tiny_model, tta=True))
+    assert tta.shape == plain.shape == (50, 60, 4)
+    assert (tta[..., 3] == plain[..., 3]).all()
+    assert np.abs(tta[..., :3].astype(int) - plain[..., :3]).mean() > 0.5

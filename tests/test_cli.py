@@ -128,3 +128,13 @@ def test_bench_speed_command(tmp_path):
     r = run("bench", "speed", "--model", tmp_path / "missing.pth", "--sizes", "32", "--scales", "2",
             "--precisions", "fp32", "--threads", "1", "--repeats", "1")
     assert r.exit_code == 1 and "neither a model name" in r.output
+
+
+def test_self_ensemble_stays_close_to_the_single_render(jpeg, tmp_path):
+    assert run("upscale", jpeg, "--scale", "2", "-o", tmp_path / "a.png", "-q").exit_code == 0
+    r = run("upscale", jpeg, "--scale", "2", "--tta", "-o", tmp_path / "b.png", "-q")
+    assert r.exit_code == 0, r.output
+    a, b = (np.asarray(Image.open(tmp_path / n), np.float64) for n in ("a.png", "b.png"))
+    assert a.shape == b.shape == (96, 128, 3)
+    diff = np.abs(a - b).mean()
+    assert 0.05 < diff < 4  # a trained model is nearly flip-equivariant: the mean differs a little

@@ -140,3 +140,32 @@ def test_features_once_then_any_window_equals_the_full_render(tiny_skip_model):
         y0, x0, wh, ww = window or (0, 0, *out_hw)
         assert part.shape == (3, wh, ww)
         assert torch.allclose(part, full[:, y0:y0 + wh, x0:x0 + ww], atol=1e-5), out_hw
+
+
+def test_dihedral_windows_follow_the_pixels():
+    from clearzoom.inference.dihedral import DIHEDRAL
+
+    img = torch.arange(7 * 11).view(1, 7, 11)
+    win = (2, 3, 4, 5)
+    assert len(set(DIHEDRAL)) == 8 and DIHEDRAL[0].apply(img).equal(img)
+    for t in DIHEDRAL:
+        ty, tx, th, tw = t.window(win, (7, 11))
+        timg = t.apply(img)
+        assert timg.shape[-2:] == t.size((7, 11)) and t.undo(timg).equal(img)
+        # the window's pixels, transformed, are the transformed image's window
+        assert timg[:, ty:ty + th, tx:tx + tw].equal(t.apply(img[:, 2:6, 3:8]))
+        assert t.source_window((ty, tx, th, tw), (7, 11)) == win
+
+
+@pytest.mark.parametrize("out_hw", [(97, 131), (123, 77)])
+def test_tta_is_the_mean_of_the_transformed_renders(tiny_skip_model, official_input, out_hw):
+    from clearzoom.inference.dihedral import DIHEDRAL
+
+    expected = sum(t.undo(_render(tiny_skip_model, t.apply(official_input), t.size(out_hw))[0])
+                   for t in DIHEDRAL) / 8
+    tta, _ = _render(tiny_skip_model, official_input, out_hw, tta=True, tile_lr=9)
+    plain, _ = _render(tiny_skip_model, official_input, out_hw)
+    assert (tta - expected).abs().max() <= 1e-5
+    assert (tta - plain).abs().mean() > 1e-3  # a random model is far from flip-equivariant
+    region, _ = _render(tiny_skip_model, official_input, out_hw, (5, 17, 40, 33), tta=True)
+    assert (tta[:, 5:45, 17:50] - region).abs().max() <= 1e-5

@@ -105,3 +105,22 @@ def test_model_files_in_a_yaml_are_found_beside_it_and_keep_their_names(tmp_path
         f"data: [{BENCH / 'Set5'}]\nscales: [2]\nmethods: [../models/t.safetensors]\nout: res\n")
     summary = run_quality(config_from_yaml(tmp_path / "defs" / "b.yaml"))  # cwd is elsewhere
     assert [r["method"] for r in summary] == ["../models/t.safetensors"]
+
+
+def test_self_ensemble_is_a_method_of_its_own(tmp_path, tiny_skip_model):
+    from clearzoom.checkpoints import save_native
+
+    save_native(tmp_path / "t.safetensors", spec=tiny_skip_model.spec,
+                state_dict=tiny_skip_model.net.state_dict(),
+                normalization=tiny_skip_model.normalization)
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "bird.png").write_bytes((BENCH / "Set5" / "bird.png").read_bytes())
+    model = str(tmp_path / "t.safetensors")
+    s = run_quality(BenchConfig(data=(folder,), scales=(3,), methods=(model, model + "+tta"),
+                                out_dir=tmp_path / "o"))
+    psnr = {r["method"]: r["psnr_y"] for r in s}
+    assert set(psnr) == {model, model + "+tta"}
+    assert psnr[model + "+tta"] != psnr[model]
+    with pytest.raises(BenchError, match="for models"):
+        run_quality(BenchConfig(data=(folder,), methods=("bicubic+tta",), out_dir=tmp_path / "b"))

@@ -79,10 +79,14 @@ def main(verbose: int) -> None:
 @click.option("--input-quality", default="auto", show_default=True,
               help="How the input was JPEG-compressed, for JPEG-aware models: auto (read from a "
                    "JPEG's tables; other formats are clean), clean, or a quality 1-100.")
+@click.option("--tta", is_flag=True,
+              help="Self-ensemble: average 8 flipped/transposed renders (8x the time, a little "
+                   "sharper and cleaner; docs/self-ensemble.md).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name, device,
-            precision, tile_lr, threads, jpeg_quality, input_quality, overwrite, quiet) -> None:
+            precision, tile_lr, threads, jpeg_quality, input_quality, tta, overwrite,
+            quiet) -> None:
     """Magnify INPUT image(s) by a scale or to an exact size, removing compression artifacts."""
     from tqdm import tqdm
 
@@ -129,7 +133,7 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name
                 upscale_file(src, dst, overwrite=overwrite, jpeg_quality=jpeg_quality,
                              model=model, device=dev, precision=precision,
                              tile_lr=tile_lr or DEFAULT_TILE_LR, threads=threads,
-                             progress=progress, input_quality=input_quality, **target)
+                             progress=progress, input_quality=input_quality, tta=tta, **target)
             finally:
                 for b in bars:
                     b.close()

@@ -137,7 +137,13 @@ def parse_degradation(text: str) -> int | None:
 def _method(name: str, precision: str, base: Path = Path(".")
             ) -> Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor]:
     """``fn(lr, hw, jpeg_quality)``: the method's ``hw`` output from ``lr``; ``jpeg_quality`` (or
-    None when clean) is what a JPEG-aware model would read from the file."""
+    None when clean) is what a JPEG-aware model would read from the file. A model's name may end
+    in ``+tta`` (self-ensemble: the mean of 8 flipped/transposed renders)."""
+    tta = name.endswith("+tta")
+    if tta:
+        name = name[:-len("+tta")]
+        if name in ("bicubic", "lanczos"):
+            raise BenchError(f"{name}+tta: self-ensemble is for models, not {name}")
     if name == "bicubic":
         return lambda lr, hw, q: imresize(lr.double(), size=hw).float()
     if name == "lanczos":
@@ -154,7 +160,7 @@ def _method(name: str, precision: str, base: Path = Path(".")
     if not name.startswith("clearzoom:") and not Path(source).is_file():
         raise BenchError(f"unknown method {name!r} (use bicubic, lanczos, clearzoom:<model> or a model file)")
     model = load_model(source)
-    opts = RenderOptions(precision=resolve_precision(precision, torch.device("cpu")))
+    opts = RenderOptions(precision=resolve_precision(precision, torch.device("cpu")), tta=tta)
     return lambda lr, hw, q: render_full(model, lr, hw, opts, jpeg_quality=q)
 
 

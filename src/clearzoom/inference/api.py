@@ -68,7 +68,8 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
             chunk_queries: int = DEFAULT_CHUNK_QUERIES, threads: int | None = None,
             max_output_pixels: int = MAX_OUTPUT_PIXELS,
             progress: Callable[[int, int], None] | None = None,
-            trace: Trace | None = None, input_quality: int | str | None = "auto") -> ImageLike:
+            trace: Trace | None = None, input_quality: int | str | None = "auto",
+            tta: bool = False) -> ImageLike:
     """Restore and magnify ``image`` to any scale or exact size; returns the input's type.
 
     Args:
@@ -91,6 +92,8 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         input_quality: the JPEG quality the input was compressed at, told to JPEG-aware models:
             ``"auto"`` reads it from a PIL JPEG's quantization tables (clean for anything else),
             an int 1..100 sets it, ``None`` or ``"clean"`` says the input is not compressed.
+        tta: test-time self-ensemble: the mean of the renders of the 8 flips and transposes of
+            the input, mapped back (8x the time; memory stays that of one tile).
 
     Returns:
         The magnified image: PIL in -> PIL out (same mode, except P -> RGB/RGBA and 1 -> L),
@@ -111,7 +114,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
     if next(loaded.net.parameters()).device != dev:  # a copy: the caller's model is not moved
         loaded = dataclasses.replace(loaded, net=copy.deepcopy(loaded.net).to(dev))
     opts = RenderOptions(device=dev, precision=resolve_precision(precision, dev),
-                         tile_lr=int(tile_lr), chunk_queries=int(chunk_queries))
+                         tile_lr=int(tile_lr), chunk_queries=int(chunk_queries), tta=bool(tta))
     quality = resolve_input_quality(input_quality, image)
     tr.facts.update({"model": loaded.name, "output_window": target.window,
                      "output_hw": target.out_hw})

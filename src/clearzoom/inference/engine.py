@@ -21,6 +21,7 @@ import torch
 from ..coords import centers_of, make_cell, make_coord
 from ..models.liif import bilinear_sample, jpeg_strength
 from ..models.model import Model
+from .dihedral import DIHEDRAL
 from .tiling import Tile, TilePlan, plan_tiles
 from .trace import NO_TRACE, Trace, conv_macs
 
@@ -101,12 +102,14 @@ def _autocast(precision: str, device: torch.device):
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """How to render: device, precision, tile and chunk sizes (all have sensible defaults)."""
+    """How to render: device, precision, tile and chunk sizes, self-ensemble (all have sensible
+    defaults)."""
 
     device: torch.device = torch.device("cpu")
     precision: str = "fp32"  # resolved (not "auto")
     tile_lr: int = DEFAULT_TILE_LR
     chunk_queries: int = DEFAULT_CHUNK_QUERIES
+    tta: bool = False  # test-time self-ensemble: the mean of 8 flipped/transposed renders (8x time)
 
 
 def plan_for(model: Model, lr_hw: tuple[int, int], out_hw: tuple[int, int],
@@ -128,7 +131,7 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
         color: input ``(3, h, w)`` float32 in [0, 1] on the CPU.
         out_hw: the (virtual) output size ``(H, W)``.
         window: ``(y0, x0, h, w)`` of the output to render; the whole output when ``None``.
-        options: device, precision, tile and chunk sizes.
+        options: device, precision, tile and chunk sizes, self-ensemble.
         on_tile: called as ``on_tile(done, total)`` after each tile (progress).
         trace: a :class:`~clearzoom.inference.trace.Trace` to record the stages run (shapes,
             MACs, seconds), or None.
@@ -139,8 +142,7 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
         ``(tile, rgb)``: the tile (``tile.out_window`` says where it goes) and its colours
         ``(3, th, tw)`` float32 in [0, 1]-ish (not clipped), on the CPU.
     """
-    net, norm = model.net, model.normalization
-    dev = options.device
+    net, dev = model.net, options.device
     h, w = color.shape[-2:]
     window = window if window is not None else (0, 0, *out_hw)
     # bound each tile's output too (at x64 a 256-pixel tile would be 268 MP): <= ~4 MP per tile
@@ -157,26 +159,60 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
     tr.facts.update({"tiles": len(plan.tiles), "tile_plan": plan.describe(),
                      "precision": options.precision, "device": str(dev),
                      "chunk_queries": options.chunk_queries})
+    if options.tta:
+        tr.facts["self_ensemble"] = f"mean of {len(DIHEDRAL)} renders (flips and transposes)"
     with torch.inference_mode(), _autocast(options.precision, dev):
         for n, tile in enumerate(plan.tiles):
-            ty, tx = tile.y, tile.x
-            with tr.stage("normalise", detail="(x - inp_sub) / inp_div") as st:
-                crop = color[:, ty.crop_start:ty.crop_stop, tx.crop_start:tx.crop_stop].to(dev)
-                inp = ((crop - norm.inp_sub) / norm.inp_div).unsqueeze(0)
-                st.set_shape(inp)
-            eh, ew = inp.shape[-2:]
-            with tr.stage("encoder", macs=conv_macs(net.encoder, eh, ew),
-                          params=_params(net.encoder),
-                          detail=f"{model.spec['args']['encoder_spec']['name']}: one latent code "
-                                 "per input pixel") as st:
-                # channels-last convolutions: 1.3-1.5x faster encoder on CPU (benchmarks/RESULTS.md)
-                feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last), strength)
-                st.set_shape(feat)
-            rgb = _decode_tile(model, feat, inp, (ty.crop_start, tx.crop_start), tile, (h, w),
-                               out_hw, options, hidden, tr)
+            if options.tta:
+                rgb = _render_tile_tta(model, color, tile, out_hw, options, hidden, strength, tr)
+            else:
+                ty, tx = tile.y, tile.x
+                crop = color[:, ty.crop_start:ty.crop_stop, tx.crop_start:tx.crop_stop]
+                rgb = _render_tile(model, crop, tile, (h, w), out_hw, options, hidden, strength, tr)
             if on_tile is not None:
                 on_tile(n + 1, len(plan.tiles))
             yield tile, rgb
+
+
+def _render_tile(model: Model, crop: torch.Tensor, tile: Tile, lr_hw: tuple[int, int],
+                 out_hw: tuple[int, int], options: RenderOptions, hidden, strength: float,
+                 tr: Trace) -> torch.Tensor:
+    """Colours ``(3, th, tw)`` of one tile of a plan for ``lr_hw -> out_hw``, from ``crop``: the
+    input's rows/columns ``tile.y/x.crop_start .. crop_stop``."""
+    net, norm = model.net, model.normalization
+    with tr.stage("normalise", detail="(x - inp_sub) / inp_div") as st:
+        inp = ((crop.to(options.device) - norm.inp_sub) / norm.inp_div).unsqueeze(0)
+        st.set_shape(inp)
+    eh, ew = inp.shape[-2:]
+    with tr.stage("encoder", macs=conv_macs(net.encoder, eh, ew),
+                  params=_params(net.encoder),
+                  detail=f"{model.spec['args']['encoder_spec']['name']}: one latent code "
+                         "per input pixel") as st:
+        # channels-last convolutions: 1.3-1.5x faster encoder on CPU (benchmarks/RESULTS.md)
+        feat = net.gen_feat(inp.contiguous(memory_format=torch.channels_last), strength)
+        st.set_shape(feat)
+    return _decode_tile(model, feat, inp, (tile.y.crop_start, tile.x.crop_start), tile, lr_hw,
+                        out_hw, options, hidden, tr)
+
+
+def _render_tile_tta(model: Model, color: torch.Tensor, tile: Tile, out_hw: tuple[int, int],
+                     options: RenderOptions, hidden, strength: float, tr: Trace) -> torch.Tensor:
+    """The mean of the tile rendered under each of the 8 :data:`~.dihedral.DIHEDRAL` transforms.
+
+    Each transform renders the transformed window of the transformed input as one tile (no wider
+    than ``tile``), from the transformed crop of ``color`` only: memory stays that of one tile."""
+    lr_hw = tuple(color.shape[-2:])
+    acc = torch.zeros(3, tile.y.out_count, tile.x.out_count)
+    for t in DIHEDRAL:
+        t_lr, t_out = t.size(lr_hw), t.size(out_hw)
+        sub = plan_tiles(t_lr, t_out, t.window(tile.out_window, out_hw), tile_lr=max(t_lr),
+                         halo=model.net.feature_radius).tiles[0]
+        sy, sx, sh, sw = t.source_window((sub.y.crop_start, sub.x.crop_start,
+                                          sub.y.crop_stop - sub.y.crop_start,
+                                          sub.x.crop_stop - sub.x.crop_start), lr_hw)
+        crop = t.apply(color[:, sy:sy + sh, sx:sx + sw])
+        acc += t.undo(_render_tile(model, crop, sub, t_lr, t_out, options, hidden, strength, tr))
+    return acc / len(DIHEDRAL)
 
 
 def _decode_tile(model: Model, feat: torch.Tensor, inp: torch.Tensor, origin: tuple[int, int],
