@@ -8,6 +8,7 @@
 #   4. regenerate the model card (docs/models.md).
 # Then regenerate the README figure, web screenshot and docs/explain/ (scripts/make_*.py and the
 # `clearzoom explain` commands in docs/explain/README.md) and quote the card in the README.
+# Point benchmarks/quality-tta.yaml at clearzoom-jpeg, rerun it and update docs/self-ensemble.md.
 #   bash scripts/ship_long_runs.sh [export|check|bench|card|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
