@@ -262,3 +262,24 @@ def test_a_jpeg_aware_model_is_told_the_uploads_quality():
     assert tile.shape == told.shape and np.abs(tile - told).max() <= 1
     assert np.abs(told - clean).mean() > 0.5  # the quality matters to this model
     assert np.abs(result - told).max() <= 1  # the download is told it too
+
+
+def test_a_best_quality_job_is_the_self_ensemble(tiny_skip_model):
+    data = _jpeg_bytes(quality=80)
+    src = Image.open(io.BytesIO(data)).convert("RGB")
+    base = {"device": "cpu", "precision": "fp32", "max_upload_bytes": 8 << 20}
+    results = {}
+    with TestClient(create_app(WebConfig(**base), model=tiny_skip_model)) as c:
+        iid = c.post("/api/images", files={"file": ("q.jpg", data, "image/jpeg")}).json()["id"]
+        for tta in (False, True):
+            job = c.post(f"/api/images/{iid}/jobs", json={"scale": 3, "tta": tta}).json()
+            deadline = time.time() + 60
+            while (j := c.get(f"/api/jobs/{job['id']}").json())["state"] not in ("done", "error"):
+                assert time.time() < deadline
+                time.sleep(0.05)
+            assert j["state"] == "done" and j["params"]["tta"] is tta
+            results[tta] = _png(c.get(j["result_url"]).content).astype(int)
+    expected = np.asarray(upscale(src, scale=3, model=tiny_skip_model, device="cpu",
+                                  precision="fp32", tta=True)).astype(int)
+    assert np.abs(results[True] - expected).max() <= 1
+    assert np.abs(results[True] - results[False]).mean() > 0.5

@@ -9,7 +9,7 @@ API (OpenAPI document at ``/openapi.json``)::
     GET    /api/images/{id}.dzi              Deep Zoom descriptor (the input x zoom per side)
     GET    /api/images/{id}_files/{level}/{col}_{row}.{png|jpeg}   Deep Zoom tiles
     DELETE /api/images/{id}                                                      (204)
-    POST   /api/images/{id}/jobs             {"scale"} or {"width", "height"}, "format" (202)
+    POST   /api/images/{id}/jobs             {"scale"} or {"width", "height"}, "format", "tta" (202)
     GET    /api/jobs/{job_id}                state, progress, error
     GET    /api/jobs/{job_id}/result         the upscaled image (download)
     DELETE /api/jobs/{job_id}                cancel
@@ -216,7 +216,7 @@ class Service:
 
     # ------------------------------------------------------------------ jobs
     def start_job(self, e: ImageEntry, scale: float | None, width: int | None,
-                  height: int | None, fmt: str):
+                  height: int | None, fmt: str, tta: bool = False):
         try:
             if scale is not None:
                 if width is not None or height is not None:
@@ -231,7 +231,7 @@ class Service:
         except InvalidTargetError as exc:
             raise ApiError(422, str(exc)) from None
         out_h, out_w = target.out_hw
-        params = {"width": out_w, "height": out_h, "format": fmt}
+        params = {"width": out_w, "height": out_h, "format": fmt, "tta": tta}
         ext = {"png": "png", "jpeg": "jpg", "webp": "webp"}[fmt]
         stem = Path(e.name).stem or "image"
 
@@ -239,7 +239,7 @@ class Service:
             out = upscale(e.image, size=(out_w, out_h), model=self.model,
                           input_quality=e.jpeg_quality,
                           device=str(self.options.device), precision=self.options.precision,
-                          max_output_pixels=self.cfg.max_output_pixels,
+                          max_output_pixels=self.cfg.max_output_pixels, tta=tta,
                           progress=lambda done, total: progress(done / total))
             if isinstance(out, np.ndarray) and fmt != "png":  # 16-bit colour: only PNG keeps it
                 out = Image.fromarray((out.astype(np.float64) / 257).round().astype(np.uint8))
@@ -310,6 +310,7 @@ def create_app(cfg: WebConfig = WebConfig(), model: Model | None = None):
         width: int | None = Field(None, ge=1)
         height: int | None = Field(None, ge=1)
         format: Literal["png", "jpeg", "webp"] = "png"
+        tta: bool = False  # self-ensemble: 8 renders averaged (docs/self-ensemble.md)
 
     @app.get("/", include_in_schema=False)
     def index():
@@ -388,7 +389,7 @@ def create_app(cfg: WebConfig = WebConfig(), model: Model | None = None):
     @app.post("/api/images/{image_id}/jobs", status_code=202, summary="Start an upscale job")
     def create_job(image_id: str, req: JobRequest):
         e = svc.entry(image_id)
-        job = svc.start_job(e, req.scale, req.width, req.height, req.format)
+        job = svc.start_job(e, req.scale, req.width, req.height, req.format, req.tta)
         return job.to_dict()
 
     def _job(job_id: str):
