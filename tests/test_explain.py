@@ -168,3 +168,15 @@ def test_html_report_opens_in_headless_chromium(result, tmp_path):
     img = Image.open(io.BytesIO(shot))
     assert img.width == 1200 and img.height > 900
     assert np.asarray(img.convert("L")).std() > 10  # a real page, not a blank one
+
+
+def test_a_self_ensemble_run_says_so_and_runs_each_stage_eight_times(jpeg_photo, tiny_file,
+                                                                    tmp_path):
+    kw = dict(scale=2, model=tiny_file, device="cpu", precision="fp32")
+    plain, tta = explain(jpeg_photo, **kw), explain(jpeg_photo, tta=True, **kw)
+    assert "self_ensemble" not in plain.report["run"]
+    assert "8 renders" in tta.report["run"]["self_ensemble"]
+    enc = [next(s for s in r.report["stages"] if s["name"] == "encoder") for r in (plain, tta)]
+    assert enc[1]["calls"] == 8 * enc[0]["calls"]
+    write_report(tta, tmp_path / "r.md")
+    assert "Self-ensemble: mean of 8 renders" in (tmp_path / "r.md").read_text()

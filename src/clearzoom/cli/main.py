@@ -197,9 +197,10 @@ def convert(src: Path, dst: Path, overwrite: bool) -> None:
 @click.option("--precision", default="auto", show_default=True,
               type=click.Choice(["auto", "fp32", "int8", "bf16", "fp16"]))
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")
+@click.option("--tta", is_flag=True, help="Self-ensemble, as in `clearzoom upscale --tta`.")
 @click.option("--overwrite", is_flag=True, help="Replace existing report/output files.")
 def explain_cmd(src, scale, size, report_path, as_json, save_output, model_name, device, precision,
-                threads, overwrite) -> None:
+                threads, tta, overwrite) -> None:
     """Explain how SRC is restored: task detected, each stage with shapes and timings, the result
     beside bicubic, and the works it rests on."""
     from ..explain import explain, to_json, write_report
@@ -217,7 +218,7 @@ def explain_cmd(src, scale, size, report_path, as_json, save_output, model_name,
     try:
         result = explain(src, scale=_parse_scale(scale), size=_parse_size(size), model=model_name,
                          device=device, precision=precision, threads=threads,
-                         save_output=save_output, overwrite=overwrite)
+                         save_output=save_output, overwrite=overwrite, tta=tta)
         if report_path is not None:
             write_report(result, report_path)
     except _EXPECTED as exc:

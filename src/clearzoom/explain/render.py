@@ -18,10 +18,12 @@ __all__ = ["to_html", "to_json", "to_markdown", "write_report"]
 
 
 
-def _condition_text(run: dict) -> str:
-    """What a JPEG-aware model was told about its input ('' for other models)."""
-    told = run.get("jpeg_condition")
-    return f"JPEG condition told to the model: {told}. " if told else ""
+def _run_notes(run: dict) -> str:
+    """What a JPEG-aware model was told about its input, and whether the render was a
+    self-ensemble ('' when neither)."""
+    told, tta = run.get("jpeg_condition"), run.get("self_ensemble")
+    return ((f"JPEG condition told to the model: {told}. " if told else "")
+            + (f"Self-ensemble: {tta}; each stage ran 8 times per tile. " if tta else ""))
 
 def _png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
@@ -120,7 +122,7 @@ def to_html(result: ExplainResult) -> str:
 <p>Model <b>{e(r['model']['name'])}</b> ({r['model']['parameters']:,} parameters): {e(r['model']['description'])}.
 Output {r['output']['width']}×{r['output']['height']}. Tiling: {e(str(run.get('tile_plan', '')))};
 precision {e(str(run.get('precision')))} on {e(str(run.get('device')))}, {run.get('chunk_queries')} queries per chunk.
-{e(_condition_text(run))}Total {r['total_seconds']:.3f} s, of which the stages below account for {r['stage_seconds']:.3f} s.</p>
+{e(_run_notes(run))}Total {r['total_seconds']:.3f} s, of which the stages below account for {r['stage_seconds']:.3f} s.</p>
 {table(STAGE_HEAD, _stage_rows(r))}
 <h2>3. Result: the most detailed region</h2>
 <p>Region of {r['result']['region']['size']}×{r['result']['region']['size']} input pixels at
@@ -155,7 +157,7 @@ def to_markdown(result: ExplainResult, path: Path) -> str:
               f"Model **{r['model']['name']}** ({r['model']['parameters']:,} parameters). "
               f"Output {r['output']['width']}×{r['output']['height']}. Tiling: "
               f"{run.get('tile_plan')}; precision {run.get('precision')} on {run.get('device')}. "
-              f"{_condition_text(run)}Total {r['total_seconds']:.3f} s; the stages account for {r['stage_seconds']:.3f} s.",
+              f"{_run_notes(run)}Total {r['total_seconds']:.3f} s; the stages account for {r['stage_seconds']:.3f} s.",
               "", "| " + " | ".join(STAGE_HEAD) + " |", "|" + "---|" * len(STAGE_HEAD)]
     lines += ["| " + " | ".join(row) + " |" for row in _stage_rows(r)]
     lines += ["", "## 3. Result: the most detailed region", "",

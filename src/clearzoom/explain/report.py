@@ -82,7 +82,7 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
             size: tuple[int, int] | None = None, model=None, device: str = "auto",
             precision: str = "auto", threads: int | None = None,
             save_output: str | os.PathLike | None = None, overwrite: bool = False,
-            jpeg_quality: int = 95) -> ExplainResult:
+            jpeg_quality: int = 95, tta: bool = False) -> ExplainResult:
     """Analyse ``src``, upscale it with a stage trace, and build the workflow report.
 
     Args:
@@ -91,6 +91,7 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
         model, device, precision, threads: as for :func:`clearzoom.upscale`.
         save_output: also write the upscaled image here (atomically; its format by extension).
         overwrite: replace ``save_output`` if it exists.
+        tta: render with self-ensemble, as :func:`clearzoom.upscale` does.
 
     Returns:
         :class:`ExplainResult` with the JSON-able report, the result-view images and the output.
@@ -112,7 +113,7 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
         st.params = sum(p.numel() for p in loaded.net.parameters())
         st.detail = f"{loaded.name}: {loaded.description}"
     out = upscale(image, scale=scale, size=size, model=loaded, device=device, precision=precision,
-                  threads=threads, trace=trace,
+                  threads=threads, trace=trace, tta=tta,
                   input_quality=analysis.jpeg.quality if analysis.jpeg is not None else None)
     if save_output is not None:
         with trace.stage("encode", detail=f"write {save_output.suffix.lstrip('.').upper()} "
