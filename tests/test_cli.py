@@ -138,3 +138,46 @@ def test_self_ensemble_stays_close_to_the_single_render(jpeg, tmp_path):
     assert a.shape == b.shape == (96, 128, 3)
     diff = np.abs(a - b).mean()
     assert 0.05 < diff < 4  # a trained model is nearly flip-equivariant: the mean differs a little
+
+
+def test_a_folder_keeps_its_tree_and_a_batch_resumes(tmp_path, photo):
+    src = tmp_path / "album"
+    (src / "2019" / "june").mkdir(parents=True)
+    (src / ".thumbs").mkdir()
+    photo.save(src / "a.jpg", quality=40)
+    photo.convert("L").save(src / "2019" / "june" / "b.PNG")
+    photo.save(src / ".thumbs" / "c.jpg")  # hidden: left alone
+    (src / "notes.txt").write_text("not an image")
+    out = src / "big"  # inside the folder: never read back as input
+    r = run("upscale", src, "--scale", "1.5", "--out-dir", out, "--format", "webp", "-q")
+    assert r.exit_code == 0, r.output
+    made = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert made == ["2019/june/b.webp", "a.webp"]
+    assert Image.open(out / "2019" / "june" / "b.webp").size == (96, 72)
+
+    stamp = (out / "2019" / "june" / "b.webp").stat().st_mtime_ns
+    again = run("upscale", src, "--scale", "1.5", "--out-dir", out, "--format", "webp", "-q")
+    assert again.exit_code == 1 and "b.webp: exists" in again.output  # never overwritten
+    (out / "a.webp").unlink()  # as if the batch had been stopped before it
+    resumed = run("upscale", src, "--scale", "1.5", "--out-dir", out, "--format", "webp",
+                  "--skip-existing")
+    assert resumed.exit_code == 0, resumed.output
+    assert "skipping 1 image(s) whose output exists" in resumed.output
+    assert (out / "a.webp").exists() and (out / "2019" / "june" / "b.webp").stat().st_mtime_ns == stamp
+
+
+def test_batch_mistakes_are_refused_before_any_work(tmp_path, photo):
+    for d in ("x", "y"):
+        (tmp_path / d).mkdir()
+        photo.save(tmp_path / d / "same.jpg")
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "out"
+    cases = [([tmp_path / "x" / "same.jpg", tmp_path / "y" / "same.jpg", "--out-dir", out],
+              "would both be written to"),
+             ([tmp_path / "empty", "--out-dir", out], "no images"),
+             ([tmp_path / "x", "-o", tmp_path / "o.png"], "is a folder: use --out-dir"),
+             ([tmp_path / "x", "--out-dir", out, "--overwrite", "--skip-existing"], "at most one")]
+    for args, message in cases:
+        r = run("upscale", *args, "--scale", "2", "-q")
+        assert r.exit_code == 2 and message in r.output, r.output
+    assert not out.exists()

@@ -55,11 +55,44 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
+def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
+           fmt: str) -> list[tuple[Path, Path]]:
+    """``(input, output)`` pairs: ``-o`` for one file; else each file as ``out_dir/<stem>.<fmt>``
+    and each folder's images (recursively, but not those in ``out_dir`` should it lie inside the
+    folder) at their relative path under ``out_dir``."""
+    from ..inference.imageio import IMAGE_EXTENSIONS, find_images
+
+    if output is not None:
+        if len(inputs) != 1:
+            raise click.UsageError("-o/--output takes one input; use --out-dir for several")
+        if inputs[0].is_dir():
+            raise click.UsageError(f"{inputs[0]} is a folder: use --out-dir")
+        return [(inputs[0], output)]
+    jobs: list[tuple[Path, Path]] = []
+    for src in inputs:
+        if src.is_dir():
+            out = out_dir.resolve()
+            found = [f for f in find_images(src) if out not in f.resolve().parents]
+            if not found:
+                raise click.UsageError(f"{src}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) "
+                                       "in this folder")
+            jobs += [(f, (out_dir / f.relative_to(src)).with_suffix(f".{fmt}")) for f in found]
+        else:
+            jobs.append((src, out_dir / f"{src.stem}.{fmt}"))
+    seen: dict[Path, Path] = {}
+    for src, dst in jobs:
+        if dst in seen:
+            raise click.UsageError(f"{seen[dst]} and {src} would both be written to {dst}")
+        seen[dst] = src
+    return jobs
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input).")
 @click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder (any number of inputs); names keep the input's stem.")
+              help="Output folder (any number of inputs); names keep the input's stem, and a "
+                   "folder's images (searched recursively) keep their path under it.")
 @click.option("--format", "fmt", default="png", show_default=True,
               type=click.Choice(["png", "jpg", "webp", "tif"]), help="Format with --out-dir.")
 @click.option("--scale", help="Magnification S, or SX,SY per axis (e.g. 3.7 or 4,3).")
@@ -83,11 +116,14 @@ def main(verbose: int) -> None:
               help="Self-ensemble: average 8 flipped/transposed renders (8x the time, a little "
                    "sharper and cleaner; docs/self-ensemble.md).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--skip-existing", is_flag=True,
+              help="Leave inputs whose output exists alone (to resume a batch).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name, device,
             precision, tile_lr, threads, jpeg_quality, input_quality, tta, overwrite,
-            quiet) -> None:
-    """Magnify INPUT image(s) by a scale or to an exact size, removing compression artifacts."""
+            skip_existing, quiet) -> None:
+    """Magnify INPUT image(s) or the images in INPUT folder(s) by a scale or to an exact size,
+    removing compression artifacts."""
     from tqdm import tqdm
 
     from ..checkpoints.loading import load_model
@@ -96,14 +132,18 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name
 
     if (output is None) == (out_dir is None):
         raise click.UsageError("give exactly one of -o/--output or --out-dir")
-    if output is not None and len(inputs) != 1:
-        raise click.UsageError("-o/--output takes one input; use --out-dir for several")
+    if overwrite and skip_existing:
+        raise click.UsageError("give at most one of --overwrite and --skip-existing")
     if sum(v is not None for v in (scale, size)) + (width is not None or height is not None) != 1:
         raise click.UsageError("give exactly one of --scale, --size, or --width/--height")
     target = {"scale": _parse_scale(scale), "size": _parse_size(size), "width": width,
               "height": height}
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = _batch(inputs, output, out_dir, fmt)
+    if skip_existing:
+        todo = [(s, d) for s, d in jobs if not d.exists()]
+        if len(todo) < len(jobs) and not quiet:
+            click.echo(f"skipping {len(jobs) - len(todo)} image(s) whose output exists", err=True)
+        jobs = todo
     try:
         if input_quality != "auto":
             input_quality = resolve_input_quality(input_quality)
@@ -114,10 +154,10 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name
         sys.exit(2)
 
     failed = 0
-    files = tqdm(inputs, desc="images", unit="img", disable=quiet or len(inputs) < 2)
-    for src in files:
-        dst = output if output is not None else out_dir / f"{src.stem}.{fmt}"
+    for src, dst in tqdm(jobs, desc="images", unit="img", disable=quiet or len(jobs) < 2):
         try:
+            if out_dir is not None:
+                dst.parent.mkdir(parents=True, exist_ok=True)
             if dst.resolve() == src.resolve() and not overwrite:
                 raise FileExistsError(f"{dst}: is the input itself (use --overwrite to replace it)")
             bars: list = []
@@ -142,8 +182,8 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name
             failed += 1
             _fail(str(exc) if str(src) in str(exc) or str(dst) in str(exc) else f"{src}: {exc}")
     if failed:
-        if len(inputs) > 1:
-            _fail(f"{failed} of {len(inputs)} image(s) failed")
+        if len(jobs) > 1:
+            _fail(f"{failed} of {len(jobs)} image(s) failed")
         sys.exit(1)
 
 

@@ -32,6 +32,7 @@ from ..data.degrade import quantize
 from ..data.resize import imresize
 from ..errors import ClearZoomError
 from ..inference.engine import RenderOptions, resolve_precision
+from ..inference.imageio import find_images
 from .metrics import psnr_b, ssim
 from .protocol import (is_gray, load_rgb, make_lr, measured_channel, psnr_div2k, psnr_matlab,
                        psnr_protocol, render_full)
@@ -41,7 +42,6 @@ __all__ = ["BenchConfig", "config_from_yaml", "parse_degradation", "psnr_cell", 
 
 log = logging.getLogger(__name__)
 
-EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 CSV_FIELDS = ["dataset", "image", "degradation", "scale", "method", "psnr_y", "ssim", "psnr_b",
               "seconds", "psnr_y_matlab", "psnr_rgb_div2k"]
 
@@ -167,7 +167,7 @@ def _method(name: str, precision: str, base: Path = Path(".")
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise BenchError(f"{folder}: dataset folder does not exist")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTS)
+    files = find_images(folder)
     if not files:
         raise BenchError(f"{folder}: no images found")
     return files

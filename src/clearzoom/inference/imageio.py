@@ -42,7 +42,8 @@ from ..analysis.jpeg import jpeg_info
 from ..atomic import write_atomic
 from ..errors import InvalidInputError
 
-__all__ = ["Planes", "encode_image", "from_planes", "read_image", "to_planes", "write_image"]
+__all__ = ["IMAGE_EXTENSIONS", "Planes", "encode_image", "find_images", "from_planes", "read_image",
+           "to_planes", "write_image"]
 
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as Pillow's RGB -> L
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
@@ -266,6 +267,17 @@ def from_planes(buffer: np.ndarray, planes: Planes) -> Image.Image | np.ndarray:
 
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF",
             ".tiff": "TIFF", ".bmp": "BMP"}
+#: the image file extensions clearzoom reads and writes (lower case, with the dot)
+IMAGE_EXTENSIONS = frozenset(_FORMATS)
+
+
+def find_images(folder: str | os.PathLike) -> list[Path]:
+    """The image files (by :data:`IMAGE_EXTENSIONS`, any case) under ``folder``, recursively,
+    sorted; hidden files and folders (names starting with ".") are left out."""
+    root = Path(folder)
+    return sorted(p for p in root.rglob("*")
+                  if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 def output_format(path: str | os.PathLike) -> str:

@@ -31,14 +31,14 @@ from ..data.degrade import Pipeline, apply, last_jpeg_quality, quantize
 from ..models.liif import jpeg_strength
 from ..data.resize import imresize
 from ..errors import ConfigError
+from ..inference.imageio import IMAGE_EXTENSIONS, find_images
 from .config import DataConfig, DegradeConfig
 
-__all__ = ["EXTENSIONS", "Batch", "ImageStore", "PatchSampler", "StepBatches", "list_images",
+__all__ = ["Batch", "ImageStore", "PatchSampler", "StepBatches", "list_images",
            "split_files", "step_generator"]
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 
 def list_images(root: str | os.PathLike) -> list[Path]:
@@ -46,9 +46,9 @@ def list_images(root: str | os.PathLike) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"data.train: {root} is not a folder")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    files = find_images(root)
     if not files:
-        raise ConfigError(f"data.train: no images ({', '.join(sorted(EXTENSIONS))}) under {root}")
+        raise ConfigError(f"data.train: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {root}")
     return files
 
 
