@@ -110,6 +110,25 @@ def test_rounding_rule_and_targets():
         resolve_target((5000, 5000), scale=8)
 
 
+def test_fit_is_the_largest_output_of_the_same_aspect_in_the_box():
+    assert resolve_target((480, 640), fit=(3840, 2160)).out_hw == (2160, 2880)  # height limits
+    assert resolve_target((480, 640), fit=(1000, 2000)).out_hw == (750, 1000)  # width limits
+    assert resolve_target((2000, 3000), fit=(300, 300)).out_hw == (200, 300)  # shrinking too
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        h, w = (int(v) for v in rng.integers(1, 3000, 2))
+        bw, bh = (int(v) for v in rng.integers(1, 8000, 2))
+        if max(bw / w, bh / h) > 64:
+            continue
+        oh, ow = resolve_target((h, w), fit=(bw, bh)).out_hw
+        assert ow <= bw and oh <= bh and (ow == bw or oh == bh)  # inside, touching the box
+        if min(ow, oh) > 1:  # (a side is at least 1 px, whatever the aspect)
+            assert abs(ow / oh - w / h) <= (w / h) * (1 / oh + 1 / ow)  # aspect kept to a pixel
+    for bad in ({"fit": (0, 5)}, {"fit": (5.5, 5)}, {"fit": (5, 5), "scale": 2}):
+        with pytest.raises(InvalidTargetError):
+            resolve_target((100, 100), **bad)
+
+
 def test_bad_inputs_give_clear_errors(tmp_path):
     with pytest.raises(InvalidInputError, match="empty"):
         clearzoom.upscale(np.zeros((0, 0, 3), np.uint8), scale=2)

@@ -181,3 +181,11 @@ def test_batch_mistakes_are_refused_before_any_work(tmp_path, photo):
         r = run("upscale", *args, "--scale", "2", "-q")
         assert r.exit_code == 2 and message in r.output, r.output
     assert not out.exists()
+
+
+def test_fit_in_a_box(jpeg, tmp_path):
+    r = run("upscale", jpeg, "--fit", "300x300", "-o", tmp_path / "f.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "f.png").size == (300, 225)  # 64x48 in, aspect 4:3 kept
+    both = run("upscale", jpeg, "--fit", "300x300", "--scale", "2", "-o", tmp_path / "g.png")
+    assert both.exit_code == 2 and "exactly one of" in both.output

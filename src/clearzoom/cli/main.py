@@ -99,6 +99,7 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
 @click.option("--size", help="Exact output WIDTHxHEIGHT.")
 @click.option("--width", type=int, help="Output width (height keeps the aspect ratio).")
 @click.option("--height", type=int, help="Output height (width keeps the aspect ratio).")
+@click.option("--fit", help="The largest output inside WIDTHxHEIGHT, aspect ratio kept.")
 @click.option("--model", "model_name", help="Model name (see `clearzoom models`) or file.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--precision", default="auto", show_default=True,
@@ -119,7 +120,7 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
 @click.option("--skip-existing", is_flag=True,
               help="Leave inputs whose output exists alone (to resume a batch).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name, device,
+def upscale(inputs, output, out_dir, fmt, scale, size, width, height, fit, model_name, device,
             precision, tile_lr, threads, jpeg_quality, input_quality, tta, overwrite,
             skip_existing, quiet) -> None:
     """Magnify INPUT image(s) or the images in INPUT folder(s) by a scale or to an exact size,
@@ -134,10 +135,10 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, model_name
         raise click.UsageError("give exactly one of -o/--output or --out-dir")
     if overwrite and skip_existing:
         raise click.UsageError("give at most one of --overwrite and --skip-existing")
-    if sum(v is not None for v in (scale, size)) + (width is not None or height is not None) != 1:
-        raise click.UsageError("give exactly one of --scale, --size, or --width/--height")
+    if sum(v is not None for v in (scale, size, fit)) + (width is not None or height is not None) != 1:
+        raise click.UsageError("give exactly one of --scale, --size, --fit, or --width/--height")
     target = {"scale": _parse_scale(scale), "size": _parse_size(size), "width": width,
-              "height": height}
+              "height": height, "fit": _parse_size(fit)}
     jobs = _batch(inputs, output, out_dir, fmt)
     if skip_existing:
         todo = [(s, d) for s, d in jobs if not d.exists()]

@@ -63,6 +63,7 @@ def bleed_transparent(color: torch.Tensor, alpha: torch.Tensor, iterations: int 
 def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = None,
             size: tuple[int, int] | None = None, width: int | None = None,
             height: int | None = None, region: tuple[int, int, int, int] | None = None,
+            fit: tuple[int, int] | None = None,
             model: str | os.PathLike | Model | None = None, device: str = "auto",
             precision: str = "auto", tile_lr: int = DEFAULT_TILE_LR,
             chunk_queries: int = DEFAULT_CHUNK_QUERIES, threads: int | None = None,
@@ -78,6 +79,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         scale: factor, or ``(sx, sy)``; output side = ``floor(n * s + 0.5)``.
         size: exact output ``(width, height)``.
         width, height: one (aspect kept) or both.
+        fit: ``(width, height)`` of a box: the largest output of the input's aspect ratio in it.
         region: ``(x0, y0, w, h)``: render only this window of the virtual output.
         model: name (``clearzoom models``), path, or a loaded :class:`Model`; default model if None.
         device: ``auto`` (CUDA if present), ``cpu`` or ``cuda``.
@@ -108,7 +110,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
     tr = trace if trace is not None else NO_TRACE
     planes = imageio.to_planes(image)
     target = resolve_target(planes.size_hw, scale=scale, size=size, width=width, height=height,
-                            region=region, max_output_pixels=max_output_pixels)
+                            region=region, fit=fit, max_output_pixels=max_output_pixels)
     dev = resolve_device(device)
     loaded = load_model(model, device=dev)
     if next(loaded.net.parameters()).device != dev:  # a copy: the caller's model is not moved

@@ -5,6 +5,9 @@ Rounding rule (documented in the README): for a scale ``s`` the output side is
 1850 px and 333 px at ``--scale 1.5`` gives 500 px (499.5 rounds up). With ``width`` alone the
 height keeps the aspect ratio by the same rule (``height = floor(h * width / w + 0.5)``), and
 vice versa. An exact ``size`` is used as given; the effective scale per axis is then ``out / in``.
+``fit`` ``(W, H)`` is the largest output of the input's aspect ratio inside the box: the scale
+``s = min(W / w, H / h)`` and the rule above, which never exceeds the box (the limiting side is
+exactly ``W`` or ``H``).
 
 Limits: each axis may be magnified at most :data:`MAX_SCALE` times, and the pixels rendered in one
 call (the region, or the whole output) may not exceed :data:`MAX_OUTPUT_PIXELS` unless the caller
@@ -47,9 +50,11 @@ def _positive(name: str, v: float) -> float:
 def resolve_target(in_hw: tuple[int, int], *, scale: float | tuple[float, float] | None = None,
                    size: tuple[int, int] | None = None, width: int | None = None,
                    height: int | None = None, region: tuple[int, int, int, int] | None = None,
+                   fit: tuple[int, int] | None = None,
                    max_output_pixels: int = MAX_OUTPUT_PIXELS) -> Target:
     """Turn the user's request into an output size and a window. Exactly one of ``scale``,
-    ``size`` (``(W, H)``), or ``width``/``height`` (one or both) must be given.
+    ``size`` (``(W, H)``), ``width``/``height`` (one or both) or ``fit`` (``(W, H)``: the largest
+    output of the input's aspect ratio inside that box) must be given.
 
     ``region`` is ``(x0, y0, w, h)`` in output pixels: only that window of the virtual output is
     rendered (and counted against ``max_output_pixels``).
@@ -59,16 +64,26 @@ def resolve_target(in_hw: tuple[int, int], *, scale: float | tuple[float, float]
             axis), a region outside the output, or too many output pixels.
     """
     h, w = in_hw
-    given = [n for n, v in (("scale", scale), ("size", size)) if v is not None]
+    given = [n for n, v in (("scale", scale), ("size", size), ("fit", fit)) if v is not None]
     if width is not None or height is not None:
         given.append("width/height")
     if len(given) != 1:
         raise InvalidTargetError(
-            "give exactly one of scale, size, width/height" + (f" (got {', '.join(given)})" if given else ""))
+            "give exactly one of scale, size, width/height, fit" + (f" (got {', '.join(given)})" if given else ""))
     if scale is not None:
         sy, sx = (scale, scale) if not isinstance(scale, (tuple, list)) else (scale[1], scale[0])
         sy, sx = _positive("scale", sy), _positive("scale", sx)
         out_h, out_w = _round(h * sy), _round(w * sx)
+    elif fit is not None:
+        if len(fit) != 2:
+            raise InvalidTargetError(f"fit must be (width, height), got {fit!r}")
+        box_w, box_h = (int(_positive("fit", s)) for s in fit)
+        if (box_w, box_h) != tuple(fit):
+            raise InvalidTargetError(f"fit must be whole pixels, got {fit!r}")
+        if box_w * h <= box_h * w:  # the width limits: exact, the height follows the aspect
+            out_w, out_h = box_w, min(box_h, _round(h * box_w / w))
+        else:
+            out_h, out_w = box_h, min(box_w, _round(w * box_h / h))
     elif size is not None:
         if len(size) != 2:
             raise InvalidTargetError(f"size must be (width, height), got {size!r}")
