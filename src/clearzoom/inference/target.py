@@ -47,6 +47,16 @@ def _positive(name: str, v: float) -> float:
     return v
 
 
+def _pixels(name: str, wh) -> tuple[int, int]:
+    """A ``(width, height)`` of whole positive pixels, checked."""
+    if len(wh) != 2:
+        raise InvalidTargetError(f"{name} must be (width, height), got {wh!r}")
+    w, h = (int(_positive(name, s)) for s in wh)
+    if (w, h) != tuple(wh):
+        raise InvalidTargetError(f"{name} must be whole pixels, got {wh!r}")
+    return w, h
+
+
 def resolve_target(in_hw: tuple[int, int], *, scale: float | tuple[float, float] | None = None,
                    size: tuple[int, int] | None = None, width: int | None = None,
                    height: int | None = None, region: tuple[int, int, int, int] | None = None,
@@ -75,21 +85,13 @@ def resolve_target(in_hw: tuple[int, int], *, scale: float | tuple[float, float]
         sy, sx = _positive("scale", sy), _positive("scale", sx)
         out_h, out_w = _round(h * sy), _round(w * sx)
     elif fit is not None:
-        if len(fit) != 2:
-            raise InvalidTargetError(f"fit must be (width, height), got {fit!r}")
-        box_w, box_h = (int(_positive("fit", s)) for s in fit)
-        if (box_w, box_h) != tuple(fit):
-            raise InvalidTargetError(f"fit must be whole pixels, got {fit!r}")
+        box_w, box_h = _pixels("fit", fit)
         if box_w * h <= box_h * w:  # the width limits: exact, the height follows the aspect
             out_w, out_h = box_w, min(box_h, _round(h * box_w / w))
         else:
             out_h, out_w = box_h, min(box_w, _round(w * box_h / h))
     elif size is not None:
-        if len(size) != 2:
-            raise InvalidTargetError(f"size must be (width, height), got {size!r}")
-        out_w, out_h = (int(_positive("size", s)) for s in size)
-        if (out_w, out_h) != tuple(size):
-            raise InvalidTargetError(f"size must be whole pixels, got {size!r}")
+        out_w, out_h = _pixels("size", size)
     else:
         if width is not None and height is not None:
             out_w, out_h = int(_positive("width", width)), int(_positive("height", height))
