@@ -172,6 +172,15 @@ def test_bad_tile_addresses(client, uploaded):
         assert r.status_code == 404 and "error" in r.json(), url
 
 
+def _finished_job(client, job_id: str, timeout: float = 60) -> dict:
+    """Poll a job until it is done or failed (at most ``timeout`` seconds); its state."""
+    deadline = time.time() + timeout
+    while (j := client.get(f"/api/jobs/{job_id}").json())["state"] not in ("done", "error"):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    return j
+
+
 def test_job_progress_result_and_cancel(uploaded):
     info, data = uploaded
     with _client(workers=1) as c:
@@ -184,9 +193,7 @@ def test_job_progress_result_and_cancel(uploaded):
         assert c.delete(f"/api/jobs/{queued['id']}").json()["state"] == "cancelled"
         c.delete(f"/api/jobs/{slow['id']}")
         deadline = time.time() + 60
-        while (j := c.get(f"/api/jobs/{first.json()['id']}").json())["state"] not in ("done", "error"):
-            assert time.time() < deadline
-            time.sleep(0.05)
+        j = _finished_job(c, first.json()["id"])
         assert j["state"] == "done" and j["progress"] == 1.0 and j["params"]["height"] == 50
         r = c.get(j["result_url"])
         assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
@@ -251,10 +258,7 @@ def test_a_jpeg_aware_model_is_told_the_uploads_quality():
         level = p.max_level - 3  # x4 of the input: one tile
         tile = _png(c.get(f"/api/images/{iid}_files/{level}/0_0.png").content).astype(int)
         job = c.post(f"/api/images/{iid}/jobs", json={"width": 96, "format": "png"}).json()
-        deadline = time.time() + 60
-        while (j := c.get(f"/api/jobs/{job['id']}").json())["state"] not in ("done", "error"):
-            assert time.time() < deadline
-            time.sleep(0.05)
+        j = _finished_job(c, job["id"])
         result = _png(c.get(j["result_url"]).content).astype(int)
     told, clean = (np.asarray(upscale(src, size=p.level_size(level), model=cond, device="cpu",
                                       precision="fp32", input_quality=q)).astype(int)
@@ -273,10 +277,7 @@ def test_a_best_quality_job_is_the_self_ensemble(tiny_skip_model):
         iid = c.post("/api/images", files={"file": ("q.jpg", data, "image/jpeg")}).json()["id"]
         for tta in (False, True):
             job = c.post(f"/api/images/{iid}/jobs", json={"scale": 3, "tta": tta}).json()
-            deadline = time.time() + 60
-            while (j := c.get(f"/api/jobs/{job['id']}").json())["state"] not in ("done", "error"):
-                assert time.time() < deadline
-                time.sleep(0.05)
+            j = _finished_job(c, job["id"])
             assert j["state"] == "done" and j["params"]["tta"] is tta
             results[tta] = _png(c.get(j["result_url"]).content).astype(int)
     expected = np.asarray(upscale(src, scale=3, model=tiny_skip_model, device="cpu",

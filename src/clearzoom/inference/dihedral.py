@@ -28,19 +28,18 @@ class Dihedral:
         """The ``(h, w)`` of an ``hw`` image after the transform."""
         return (hw[1], hw[0]) if self.transpose else (hw[0], hw[1])
 
+    def _flip(self, x: torch.Tensor) -> torch.Tensor:
+        dims = [d for d, f in ((-2, self.flip_y), (-1, self.flip_x)) if f]
+        return x.flip(dims) if dims else x
+
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., h, w)`` -> the transformed ``(..., h', w')`` (a copy when anything flips)."""
-        dims = [d for d, f in ((-2, self.flip_y), (-1, self.flip_x)) if f]
-        if dims:
-            x = x.flip(dims)
+        x = self._flip(x)
         return x.transpose(-2, -1) if self.transpose else x
 
     def undo(self, x: torch.Tensor) -> torch.Tensor:
         """The inverse of :meth:`apply`."""
-        if self.transpose:
-            x = x.transpose(-2, -1)
-        dims = [d for d, f in ((-2, self.flip_y), (-1, self.flip_x)) if f]
-        return x.flip(dims) if dims else x
+        return self._flip(x.transpose(-2, -1) if self.transpose else x)
 
     def window(self, window: tuple[int, int, int, int], hw: tuple[int, int]
                ) -> tuple[int, int, int, int]:

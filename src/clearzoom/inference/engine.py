@@ -205,8 +205,7 @@ def _render_tile_tta(model: Model, color: torch.Tensor, tile: Tile, out_hw: tupl
     acc = torch.zeros(3, tile.y.out_count, tile.x.out_count)
     for t in DIHEDRAL:
         t_lr, t_out = t.size(lr_hw), t.size(out_hw)
-        sub = plan_tiles(t_lr, t_out, t.window(tile.out_window, out_hw), tile_lr=max(t_lr),
-                         halo=model.net.feature_radius).tiles[0]
+        sub = plan_for(model, t_lr, t_out, t.window(tile.out_window, out_hw), max(t_lr)).tiles[0]
         sy, sx, sh, sw = t.source_window((sub.y.crop_start, sub.x.crop_start,
                                           sub.y.crop_stop - sub.y.crop_start,
                                           sub.x.crop_stop - sub.x.crop_start), lr_hw)
