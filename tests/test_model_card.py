@@ -1,6 +1,7 @@
 """The model card generator (scripts/make_model_card.py): its target checks and a shipped card."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,20 @@ def test_the_default_models_card_comes_from_its_bench_results(mc):
     assert "**Set5, clean LR**" in text and "| clearzoom-small |" in text
     assert "RDN-LIIF (published)" in text  # published numbers beside ours, protocol marked
     assert "### Training" in text and "![crops](results/bench-clearzoom-small/crops_Set5_jpeg30_x4.png)" in text
+
+
+def test_a_model_in_training_points_to_the_notes_only_while_a_target_is_not_met(mc, tmp_path, monkeypatch):
+    monkeypatch.setattr(mc, "ROOT", tmp_path)
+    (tmp_path / "runs").mkdir()
+    info = dict(mc.CARDS["clearzoom-jpeg"])
+
+    def section(met: list[bool]) -> str:
+        rec = {"date": "2026-12-02T10:00", "jpeg": {"steps": 100, "cpu_hours": 0.1},
+               "gains": {"clearzoom-jpeg Set5 x4 jpeg:30": 0.97},
+               "targets": [{"target": f"t{i}", "measured": "x", "met": ok} for i, ok in enumerate(met)]}
+        (tmp_path / "runs/progress.jsonl").write_text(json.dumps(rec) + "\n")
+        return "\n".join(mc.in_training("clearzoom-jpeg", info))
+
+    assert "| t1 | x | **no** |" in section([True, False])
+    assert info["targets_note"] in section([True, False])
+    assert info["targets_note"] not in section([True, True])
