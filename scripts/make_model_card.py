@@ -205,6 +205,16 @@ def _crop_sheet(folders: list[str]) -> Path | None:
     return None
 
 
+def _target_table(checked: list[tuple[str, str, bool]], info: dict) -> list[str]:
+    """The (target, measured, met) rows as a table, then the card's note if any is not met."""
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {label} | {value} | {'yes' if ok else '**no**'} |" for label, value, ok in checked]
+    lines.append("")
+    if not all(ok for _, _, ok in checked) and info.get("targets_note"):
+        lines += [info["targets_note"], ""]
+    return lines
+
+
 def card(name: str, info: dict) -> list[str]:
     model = load_model(name)
     prov = model.provenance
@@ -242,13 +252,7 @@ def card(name: str, info: dict) -> list[str]:
     lines += _tables(rows) if rows else ["(no benchmark results found)", ""]
     targets = info.get("targets")
     if targets:
-        lines += ["### Targets (the models issue)", "", "| target | measured | met |", "|---|---|---|"]
-        checked = targets(rows)
-        for label, value, ok in checked:
-            lines.append(f"| {label} | {value} | {'yes' if ok else '**no**'} |")
-        lines.append("")
-        if not all(ok for _, _, ok in checked) and info.get("targets_note"):
-            lines += [info["targets_note"], ""]
+        lines += ["### Targets (the models issue)", ""] + _target_table(targets(rows), info)
     run = ROOT / info["run"]
     lines += ["### Training", ""]
     if (run / "curves.png").exists():
@@ -287,13 +291,8 @@ def in_training(name: str, info: dict) -> list[str]:
                          + " | ".join(f"{r['gains'].get(c, float('nan')):+.2f}" for c in cols) + " |")
         lines.append("")
         if info.get("targets"):
-            lines += ["Targets at the latest measurement:", "", "| target | measured | met |",
-                      "|---|---|---|"]
-            lines += [f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |"
-                      for t in recs[-1]["targets"]]
-            lines.append("")
-            if not all(t["met"] for t in recs[-1]["targets"]) and info.get("targets_note"):
-                lines += [info["targets_note"], ""]
+            lines += ["Targets at the latest measurement:", ""] + _target_table(
+                [(t["target"], t["measured"], t["met"]) for t in recs[-1]["targets"]], info)
     if (ROOT / info["run"] / "curves.png").exists():
         lines += [f"![training curves](../{info['run']}/curves.png)", ""]
     return lines
