@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.atomic import write_atomic  # noqa: E402
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.data.degrade import quantize  # noqa: E402
-from clearzoom.data.resize import imresize  # noqa: E402
-from clearzoom.eval.protocol import is_gray, load_rgb, make_lr, psnr_protocol, render_full  # noqa: E402
+from clearzoom.eval.protocol import bicubic_up, is_gray, load_rgb, make_lr, psnr_protocol, render_full  # noqa: E402
 from clearzoom.inference.engine import RenderOptions  # noqa: E402
 from clearzoom.inference.imageio import find_images  # noqa: E402
 
@@ -64,7 +63,7 @@ def main() -> None:
             hr, gray = load_rgb(path), is_gray(path)
             hr, lr = make_lr(hr, SCALE, QUALITY)
             hw = tuple(hr.shape[-2:])
-            base = psnr_protocol(quantize(imresize(lr.double(), size=hw).float()), hr, SCALE, gray)
+            base = psnr_protocol(quantize(bicubic_up(lr, hw)), hr, SCALE, gray)
             for name, sr in probes(model, lr, hw, opts).items():
                 gains.setdefault(name, []).append(psnr_protocol(quantize(sr), hr, SCALE, gray) - base)
         table[ds] = {name: round(float(np.mean(v)), 3) for name, v in gains.items()}

@@ -27,7 +27,7 @@ from ..inference.engine import RenderOptions, render_color
 from ..models.model import Model
 from .metrics import psnr, to_y
 
-__all__ = ["ImageResult", "evaluate_image", "is_gray", "load_rgb", "luma", "make_lr",
+__all__ = ["ImageResult", "bicubic_up", "evaluate_image", "is_gray", "load_rgb", "luma", "make_lr",
            "measured_channel", "psnr_div2k", "psnr_matlab", "psnr_protocol", "render_full"]
 
 
@@ -87,6 +87,12 @@ def make_lr(hr: torch.Tensor, scale: int, jpeg_quality: int | None = None) -> tu
     return hr, lr
 
 
+def bicubic_up(lr: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
+    """The protocol's bicubic baseline: MATLAB-style bicubic upsampling of ``lr`` to ``out_hw``
+    (float, not rounded; :func:`quantize` it as the model's output is)."""
+    return imresize(lr.double(), size=out_hw).float()
+
+
 def render_full(model: Model, lr: torch.Tensor, out_hw: tuple[int, int],
                 options: RenderOptions = RenderOptions(), *,
                 jpeg_quality: int | None = None) -> torch.Tensor:
@@ -115,5 +121,5 @@ def evaluate_image(model: Model, hr: torch.Tensor, scale: int, *, jpeg_quality: 
     t = time.perf_counter()
     sr = quantize(render_full(model, lr, tuple(hr.shape[-2:]), options, jpeg_quality=jpeg_quality))
     secs = time.perf_counter() - t
-    bic = quantize(imresize(lr.double(), scale).float())
+    bic = quantize(bicubic_up(lr, tuple(hr.shape[-2:])))
     return ImageResult(psnr_protocol(sr, hr, scale, gray), psnr_protocol(bic, hr, scale, gray), secs)

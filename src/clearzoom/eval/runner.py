@@ -29,12 +29,11 @@ from PIL import Image
 
 from ..atomic import write_atomic
 from ..data.degrade import quantize
-from ..data.resize import imresize
 from ..errors import ClearZoomError
 from ..inference.engine import RenderOptions, resolve_precision
 from ..inference.imageio import find_images
 from .metrics import psnr_b, ssim
-from .protocol import (is_gray, load_rgb, make_lr, measured_channel, psnr_div2k, psnr_matlab,
+from .protocol import (bicubic_up, is_gray, load_rgb, make_lr, measured_channel, psnr_div2k, psnr_matlab,
                        psnr_protocol, render_full)
 
 __all__ = ["BenchConfig", "config_from_yaml", "parse_degradation", "psnr_cell", "published_beside",
@@ -145,7 +144,7 @@ def _method(name: str, precision: str, base: Path = Path(".")
         if name in ("bicubic", "lanczos"):
             raise BenchError(f"{name}+tta: self-ensemble is for models, not {name}")
     if name == "bicubic":
-        return lambda lr, hw, q: imresize(lr.double(), size=hw).float()
+        return lambda lr, hw, q: bicubic_up(lr, hw)
     if name == "lanczos":
         def lanczos(lr: torch.Tensor, hw: tuple[int, int], q: int | None) -> torch.Tensor:
             arr = (lr.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

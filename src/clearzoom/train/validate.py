@@ -16,8 +16,7 @@ import numpy as np
 import torch
 
 from ..data.degrade import quantize
-from ..data.resize import imresize
-from ..eval.protocol import load_rgb, make_lr, psnr_protocol, render_full
+from ..eval.protocol import bicubic_up, load_rgb, make_lr, psnr_protocol, render_full
 from ..inference.engine import RenderOptions
 from ..models.model import Model
 from .config import ValidateConfig
@@ -66,7 +65,7 @@ class ValidationSet:
                 pairs = [make_lr(hr, scale, q) for hr in crops]
                 hrs = [p[0] for p in pairs]
                 lrs = [p[1] for p in pairs]
-                bic = [psnr_protocol(quantize(imresize(lr.double(), scale).float()), hr, scale)
+                bic = [psnr_protocol(quantize(bicubic_up(lr, tuple(hr.shape[-2:]))), hr, scale)
                        for lr, hr in zip(lrs, hrs)]
                 self.cases.append(_Case(case_key(scale, q), scale, q, lrs, hrs,
                                         float(np.mean(bic)) if bic else float("nan")))
