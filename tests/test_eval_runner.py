@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from clearzoom.eval.runner import BenchConfig, BenchError, parse_degradation, psnr_cell, run_quality
 from conftest import BENCH
@@ -124,3 +125,14 @@ def test_self_ensemble_is_a_method_of_its_own(tmp_path, tiny_skip_model):
     assert psnr[model + "+tta"] != psnr[model]
     with pytest.raises(BenchError, match="for models"):
         run_quality(BenchConfig(data=(folder,), methods=("bicubic+tta",), out_dir=tmp_path / "b"))
+
+
+def test_detailed_region_finds_the_texture():
+    from clearzoom.eval.figures import detailed_region
+    from clearzoom.eval.protocol import load_rgb
+
+    canvas = torch.full((3, 256, 320), 0.5)
+    canvas[:, 160:224, 32:96] = load_rgb(BENCH / "Set5" / "butterfly.png")[:, 100:164, 100:164]
+    y, x = detailed_region(canvas, 64)
+    assert abs(y - 160) <= 16 and abs(x - 32) <= 16  # the window sits on the pasted detail
+    assert detailed_region(canvas, 1000) == (0, 0)  # window larger than the image: clipped

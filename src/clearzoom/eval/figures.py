@@ -88,8 +88,9 @@ def detailed_region(img: torch.Tensor, size: int) -> tuple[int, int]:
 
 def crop_sheet(panels: list[tuple[str, torch.Tensor]], path: Path, *, crop: int = 128,
                zoom: int = 2) -> Path:
-    """Side-by-side crops (same window of each ``(3, H, W)`` panel, the first panel's most detailed
-    region), enlarged ``zoom`` x with nearest neighbour so pixels stay visible."""
+    """Side-by-side crops (same window of each ``(3, H, W)`` panel, the last panel's -- the ground
+    truth's -- most detailed region), enlarged ``zoom`` x with nearest neighbour so pixels stay
+    visible."""
     ref = panels[-1][1]
     y, x = detailed_region(ref, crop)
     tiles = []
