@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Start or resume the long CPU runs of the models issue in the background, one thread each:
 #   clearzoom-jpeg (configs/clearzoom-jpeg.yaml) and its clean-trained twin (configs/clearzoom-clean.yaml).
-# Each stops at its budget of training CPU time (default 960 minutes, summed over all sessions)
+# Each stops at its budget of training CPU time (default 1200 minutes, summed over all sessions)
 # or at its planned steps; run this again in the next session to continue. Logs: runs/<name>/.
 #   bash scripts/train_long.sh [BUDGET_MINUTES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET=${1:-960}
+BUDGET=${1:-1200}
 if [ ! -x .venv/bin/clearzoom ]; then
   echo "error: .venv/bin/clearzoom is missing: run bash scripts/setup.sh first" >&2
   exit 1
