@@ -4,8 +4,9 @@
 
 The device tool sends the repository (about 51 MB) and at most 64 MiB in all; ``../shared`` does
 not travel. So each training image of ``../shared/data/train`` gives one random ``side`` x
-``side`` crop (seeded: the same pack every time), stored as WebP q95 (about 23 KB a crop, within
-about 45 dB of the source), until ``--budget-mb`` is reached. ``.gpukit/`` is git-ignored; name it
+``side`` crop (seeded: the same pack every time), stored as WebP q95 (about 23 KB a crop; on 30
+crops, 40.9 dB PSNR-RGB from the source on average, 33.1 at worst), until ``--budget-mb`` is
+reached. ``.gpukit/`` is git-ignored; name it
 in the device call's ``carry`` (see docs/training.md, "The GPU route").
 """
 
