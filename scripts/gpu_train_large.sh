@@ -14,13 +14,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-450}
+shift || true   # the rest: further `clearzoom train` options (tests shrink the model)
 out=${OUT:-runs/clearzoom-jpeg-large}
 run=${RUN_DIR:-/tmp/clearzoom-jpeg-large}
 py=${PYTHON:-python3}
 kit=${GPUKIT:-.gpukit}   # the packed crops (train/) and, to continue, resume.pt
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 cfg=configs/clearzoom-jpeg-large.yaml
-extra=("$@"); extra=("${extra[@]:1}")   # further `clearzoom train` options (tests shrink the model)
 mkdir -p "$out" "$run"
 [[ -d $kit/train ]] || { echo "error: $kit/train missing (scripts/pack_gpu_data.py, carry .gpukit)" >&2; exit 1; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
@@ -32,7 +32,7 @@ if [[ -f $kit/resume.pt ]]; then
 fi
 start=$(date +%s)
 $py -m clearzoom -v train --config $cfg --data "$kit/train" --out "$run" --quiet "${resume[@]}" \
-  --stop-at-step $(( first + ${PROBE_STEPS:-150} )) "${extra[@]}"
+  --stop-at-step $(( first + ${PROBE_STEPS:-150} )) "$@"
 left=$(( secs - ($(date +%s) - start) ))
 steps=$($py - "$run/log.csv" "$left" <<'EOF'
 import csv, sys
@@ -46,7 +46,7 @@ EOF
 echo "step rate measured; planning $steps steps in ${left}s"
 if (( left > 10 )); then
   $py -m clearzoom -v train --config $cfg --data "$kit/train" --out "$run" --quiet --resume "$run/checkpoint.pt" \
-    --steps "$steps" --minutes "$($py -c "print($left / 60)")" "${extra[@]}"
+    --steps "$steps" --minutes "$($py -c "print($left / 60)")" "$@"
 fi
 $py -m clearzoom export "$run/checkpoint.pt" "$out/clearzoom-jpeg-large.safetensors" --overwrite \
   --description "JPEG-aware LIIF (EDSR-baseline 64x16 + MLP 256x4, bilinear skip, told the input's JPEG quality), trained on a GPU on packed crops of the training set"

@@ -4,9 +4,9 @@
 
 The device tool sends the repository (about 51 MB) and at most 64 MiB in all; ``../shared`` does
 not travel. So each training image of ``../shared/data/train`` gives one random ``side`` x
-``side`` crop (seeded: the same pack every time), stored as WebP q95 (about 23 KB a crop; on 30
-crops, 40.9 dB PSNR-RGB from the source on average, 33.1 at worst), until ``--budget-mb`` is
-reached. ``.gpukit/`` is git-ignored; name it
+``side`` crop (seeded: the same pack every time), stored as WebP q95, until ``--budget-mb`` is
+reached. It prints the count, the size and the crops' PSNR-RGB against their source (mean,
+worst). ``.gpukit/`` is git-ignored; name it
 in the device call's ``carry`` (see docs/training.md, "The GPU route").
 """
 
@@ -19,11 +19,18 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from clearzoom.eval.metrics import psnr  # noqa: E402
 from clearzoom.inference.imageio import find_images  # noqa: E402
+
+
+def _tensor(im: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1).double() / 255
 
 
 def main() -> None:
@@ -42,7 +49,7 @@ def main() -> None:
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
-    total, kept, small = 0, 0, 0
+    total, kept, small, fidelity = 0, 0, 0, []
     for i, path in enumerate(files):
         with Image.open(path) as im:
             im = im.convert("RGB")
@@ -52,14 +59,18 @@ def main() -> None:
                 continue
             x, y = rng.randrange(w - args.side + 1), rng.randrange(h - args.side + 1)
             buf = io.BytesIO()
-            im.crop((x, y, x + args.side, y + args.side)).save(buf, format="WEBP", quality=args.quality)
+            crop = im.crop((x, y, x + args.side, y + args.side))
+            crop.save(buf, format="WEBP", quality=args.quality)
         if total + buf.tell() > args.budget_mb * 1e6:
             break
         (args.out / f"{i:04d}-{path.stem}.webp").write_bytes(buf.getvalue())
         total += buf.tell()
         kept += 1
+        with Image.open(buf) as packed:
+            fidelity.append(psnr(_tensor(packed), _tensor(crop), y_channel=False))
     print(f"{kept} crops of {args.side}px from {len(files)} images ({small} too small), "
-          f"{total / 1e6:.1f} MB in {args.out}")
+          f"{total / 1e6:.1f} MB in {args.out}; PSNR-RGB against the source "
+          f"{np.mean(fidelity):.1f} dB mean, {min(fidelity):.1f} worst")
 
 
 if __name__ == "__main__":

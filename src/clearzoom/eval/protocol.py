@@ -118,8 +118,9 @@ def evaluate_image(model: Model, hr: torch.Tensor, scale: int, *, jpeg_quality: 
                    options: RenderOptions = RenderOptions(), gray: bool = False) -> ImageResult:
     """PSNR-Y of the model and of bicubic on one HR image, by the protocol."""
     hr, lr = make_lr(hr, scale, jpeg_quality)
+    hw = tuple(hr.shape[-2:])
     t = time.perf_counter()
-    sr = quantize(render_full(model, lr, tuple(hr.shape[-2:]), options, jpeg_quality=jpeg_quality))
+    sr = quantize(render_full(model, lr, hw, options, jpeg_quality=jpeg_quality))
     secs = time.perf_counter() - t
-    bic = quantize(bicubic_up(lr, tuple(hr.shape[-2:])))
+    bic = quantize(bicubic_up(lr, hw))
     return ImageResult(psnr_protocol(sr, hr, scale, gray), psnr_protocol(bic, hr, scale, gray), secs)
