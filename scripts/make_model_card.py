@@ -59,18 +59,6 @@ _TRAIN_DATA = ("`../shared/data/train` (BSD200, Wikipedia, Debian and wallpaper 
 
 # name -> what the card needs besides the model file itself
 CARDS: dict[str, dict] = {
-    "clearzoom-small": {
-        "bench": ["docs/results/bench-clearzoom-small"],
-        "bench_command": "clearzoom bench quality --config benchmarks/quality-default.yaml",
-        "run": "runs/first-model",
-        "train_command": "python scripts/train_first_model.py --minutes 60 --threads 1",
-        "data": _TRAIN_DATA,
-        "limits": [
-            "Trained for about an hour on one CPU core: it beats bicubic clearly on clean inputs, "
-            "much less on heavy JPEG; a first default, to be replaced by `clearzoom-jpeg`.",
-            "Trained at scales up to x4; larger scales work (LIIF extrapolates) but gain less.",
-        ],
-    },
     "clearzoom-jpeg": {
         "bench": ["docs/results/bench-models-scales", "docs/results/bench-models-jpeg"],
         "bench_command": "clearzoom bench quality --config benchmarks/quality-models-scales.yaml; "
@@ -98,6 +86,18 @@ CARDS: dict[str, dict] = {
             "The clean-trained twin of `clearzoom-jpeg` (same architecture, recipe and budget, "
             "clean LR only): it measures what JPEG-aware training buys, and it enlarges "
             "JPEG blocks instead of removing them.",
+        ],
+    },
+    "clearzoom-small": {
+        "bench": ["docs/results/bench-clearzoom-small"],
+        "bench_command": "clearzoom bench quality --config benchmarks/quality-default.yaml",
+        "run": "runs/first-model",
+        "train_command": "python scripts/train_first_model.py --minutes 60 --threads 1",
+        "data": _TRAIN_DATA,
+        "limits": [
+            "Trained for about an hour on one CPU core: it beats bicubic clearly on clean inputs, "
+            "much less on heavy JPEG; a first default, to be replaced by `clearzoom-jpeg`.",
+            "Trained at scales up to x4; larger scales work (LIIF extrapolates) but gain less.",
         ],
     },
 }
@@ -238,8 +238,15 @@ def card(name: str, info: dict) -> list[str]:
         lines.append(f"| inference speed | {speed} |")
     steps = prov.get("steps")
     cpu = prov.get("train_cpu_seconds") or (prov.get("cpu_minutes", 0) * 60)
-    lines.append(f"| compute | {steps} steps, {cpu / 3600:.2f} CPU-hours "
+    planned = _planned_steps(info)
+    of = f" of {planned}" if planned and steps and steps < planned else ""
+    lines.append(f"| compute | {steps}{of} steps, {cpu / 3600:.2f} CPU-hours "
                  f"(`{info.get('train_command', 'clearzoom train')}`) |")
+    if of:
+        lines += ["", f"**Interim weights**: these are the EMA weights at step {steps} of the "
+                      f"{planned}-step schedule. Training continues in the background "
+                      f"(`{info['train_command']}`); the weights, this card and the README's "
+                      "numbers are replaced when it ends."]
     rows = _load_bench(info["bench"])
     lines += ["", "### Quality", "",
               f"From `{info['bench_command']}` (outputs in "
@@ -255,6 +262,7 @@ def card(name: str, info: dict) -> list[str]:
         lines += ["### Targets (the models issue)", ""] + _target_table(targets(rows), info)
     run = ROOT / info["run"]
     lines += ["### Training", ""]
+    lines += _progress(name, info)
     if (run / "curves.png").exists():
         lines += [f"![training curves](../{info['run']}/curves.png)", ""]
     elif (run / "log.jsonl").exists():
@@ -272,27 +280,42 @@ def card(name: str, info: dict) -> list[str]:
     return lines
 
 
-def in_training(name: str, info: dict) -> list[str]:
-    """The section of a model that is not shipped yet: its run's progress on Set5/Set14."""
-    lines = [f"## {name} (in training, not shipped yet)", "",
-             f"Recipe `{info['config']}`, trained in the background across sessions by "
-             f"`{info['train_command']}`; measured by `python scripts/track_long_runs.py`, which "
-             "appends to `runs/progress.jsonl` (Set5/Set14, MATLAB-bicubic LR, PSNR-Y gain over "
-             "bicubic of the same LR, EMA weights, fp32).", ""]
+def _planned_steps(info: dict) -> int | None:
+    """The step count of the run's schedule (``train.steps`` of its config), if it has one."""
+    import yaml
+
+    cfg = ROOT / info.get("config", "-")
+    return yaml.safe_load(cfg.read_text()).get("train", {}).get("steps") if cfg.is_file() else None
+
+
+def _progress(name: str, info: dict, *, targets: bool = False) -> list[str]:
+    """The long run's measurements along the way (``runs/progress.jsonl``), if it has any."""
     log = ROOT / "runs/progress.jsonl"
     key = "jpeg" if name == "clearzoom-jpeg" else "clean"
     recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()] if log.exists() else []
-    if recs:
-        cols = [c for c in recs[-1]["gains"] if c.startswith(name + " ")]
-        lines += ["| date | steps | CPU-hours | " + " | ".join(c[len(name) + 1:] for c in cols) + " |",
-                  "|---|---|---|" + "---|" * len(cols)]
-        for r in recs:
-            lines.append(f"| {r['date']} | {r[key]['steps']} | {r[key]['cpu_hours']:.2f} | "
-                         + " | ".join(f"{r['gains'].get(c, float('nan')):+.2f}" for c in cols) + " |")
-        lines.append("")
-        if info.get("targets"):
-            lines += ["Targets at the latest measurement:", ""] + _target_table(
-                [(t["target"], t["measured"], t["met"]) for t in recs[-1]["targets"]], info)
+    recs = [r for r in recs if key in r and any(c.startswith(name + " ") for c in r["gains"])]
+    if not recs:
+        return []
+    lines = [f"Recipe `{info['config']}`, trained in the background across sessions by "
+             f"`{info['train_command']}`; measured along the way by `python "
+             "scripts/track_long_runs.py`, which appends to `runs/progress.jsonl` (Set5/Set14, "
+             "MATLAB-bicubic LR, PSNR-Y gain over bicubic of the same LR, EMA weights, fp32).", ""]
+    cols = [c for c in recs[-1]["gains"] if c.startswith(name + " ")]
+    lines += ["| date | steps | CPU-hours | " + " | ".join(c[len(name) + 1:] for c in cols) + " |",
+              "|---|---|---|" + "---|" * len(cols)]
+    for r in recs:
+        lines.append(f"| {r['date']} | {r[key]['steps']} | {r[key]['cpu_hours']:.2f} | "
+                     + " | ".join(f"{r['gains'].get(c, float('nan')):+.2f}" for c in cols) + " |")
+    lines.append("")
+    if targets and info.get("targets"):
+        lines += ["Targets at the latest measurement:", ""] + _target_table(
+            [(t["target"], t["measured"], t["met"]) for t in recs[-1]["targets"]], info)
+    return lines
+
+
+def in_training(name: str, info: dict) -> list[str]:
+    """The section of a model that is not shipped yet: its run's progress on Set5/Set14."""
+    lines = [f"## {name} (in training, not shipped yet)", ""] + _progress(name, info, targets=True)
     if (ROOT / info["run"] / "curves.png").exists():
         lines += [f"![training curves](../{info['run']}/curves.png)", ""]
     return lines
@@ -305,7 +328,7 @@ def main() -> None:
              "Machine: the project's 2-core AMD EPYC. Its CPU features differ between sessions (AVX2 "
              "only, or AVX-512 with native bf16): each speed cell names them. The quality tables are "
              "fp32 and do not depend on them.", ""]
-    for name, info in CARDS.items():
+    for name, info in sorted(CARDS.items(), key=lambda kv: kv[0] != DEFAULT_MODEL):
         lines += card(name, info) if name in PRETRAINED else in_training(name, info)
     write_atomic(ROOT / "docs" / "models.md", "\n".join(lines))
     print("wrote docs/models.md")

@@ -1,4 +1,4 @@
-"""Make docs/images/example.png: the bundled JPEG enlarged x4 three ways, side by side.
+"""Make docs/images/example.png: the bundled JPEG enlarged x4 three ways (the default model), side by side.
 
     .venv/bin/python scripts/make_readme_figure.py
 """
@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 import clearzoom  # noqa: E402
+from clearzoom.models.pretrained import DEFAULT_MODEL  # noqa: E402
 
 SRC = ROOT / "examples" / "osprey-small.jpg"
 OUT = ROOT / "docs" / "images" / "example.png"
@@ -27,7 +28,7 @@ def main() -> None:
     panels = [
         ("input (nearest)", lr.resize(big.size, Image.NEAREST).crop(box)),
         ("bicubic", lr.resize(big.size, Image.BICUBIC).crop(box)),
-        ("clearzoom-small", big.crop(box)),
+        (DEFAULT_MODEL, big.crop(box)),
     ]
     w, h = panels[0][1].size
     sheet = Image.new("RGB", (3 * w + 20, h + 24), "white")

@@ -5,11 +5,12 @@
 #      default (a person edits that file: description, compute spent);
 #   3. measure: the quality benches of docs/models.md (about 40 minutes on 2 threads) and the
 #      render speed (pause any training first: timings need a quiet machine);
-#   4. regenerate the model card (docs/models.md).
-# Then regenerate the README figure, web screenshot and docs/explain/ (scripts/make_*.py and the
-# `clearzoom explain` commands in docs/explain/README.md) and quote the card in the README.
-# Point benchmarks/quality-tta.yaml at clearzoom-jpeg, rerun it and update docs/self-ensemble.md.
-#   bash scripts/ship_long_runs.sh [export|check|bench|card|all]   (default: all)
+#   4. regenerate the model card (docs/models.md);
+#   5. regenerate what shows the default model at work: the README figure, the web screenshot and
+#      the explain report of docs/explain/ (the README quotes an excerpt of its Markdown).
+# Then quote the card and the new report in the README by hand. Point benchmarks/quality-tta.yaml
+# at clearzoom-jpeg, rerun it and update docs/self-ensemble.md.
+#   bash scripts/ship_long_runs.sh [export|check|bench|card|docs|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step=${1:-all}
@@ -55,4 +56,12 @@ fi
 
 if [[ $step == card || $step == all ]]; then
   $py scripts/make_model_card.py
+fi
+
+if [[ $step == docs || $step == all ]]; then
+  $py scripts/make_readme_figure.py
+  $py scripts/make_web_screenshot.py
+  for ext in md html json; do
+    $cz explain examples/osprey-small.jpg --scale 4 -o docs/explain/osprey-small.$ext --threads 2 --overwrite
+  done
 fi

@@ -92,7 +92,7 @@ def test_never_overwrites_unless_asked(jpeg, tmp_path):
 
 def test_models_and_convert(tmp_path, jpeg):
     r = run("models")
-    assert r.exit_code == 0 and r.output.startswith("clearzoom-small (default):")
+    assert r.exit_code == 0 and r.output.startswith("clearzoom-jpeg (default):")
     dst = tmp_path / "official.safetensors"
     r = run("convert", OFFICIAL / "edsr-baseline-liif-random-seed0.pth", dst)
     assert r.exit_code == 0 and dst.is_file()

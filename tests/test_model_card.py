@@ -50,7 +50,7 @@ def test_a_missing_measurement_is_not_met(mc):
     assert {v for _, v, _ in res[1:]} == {"not measured"}
 
 
-def test_the_default_models_card_comes_from_its_bench_results(mc):
+def test_a_shipped_models_card_comes_from_its_bench_results(mc):
     lines = mc.card("clearzoom-small", mc.CARDS["clearzoom-small"])
     text = "\n".join(lines)
     assert "**Set5, clean LR**" in text and "| clearzoom-small |" in text
@@ -73,3 +73,13 @@ def test_a_model_in_training_points_to_the_notes_only_while_a_target_is_not_met(
     assert "| t1 | x | **no** |" in section([True, False])
     assert info["targets_note"] in section([True, False])
     assert info["targets_note"] not in section([True, True])
+
+
+def test_interim_weights_are_marked_until_the_schedule_ends(mc, tmp_path, monkeypatch):
+    monkeypatch.setattr(mc, "ROOT", tmp_path)
+    steps = mc.load_model("clearzoom-jpeg").provenance["steps"]
+    for planned, interim in ((steps + 1, True), (steps, False)):
+        (tmp_path / "c.yaml").write_text(f"train:\n  steps: {planned}\n")
+        text = "\n".join(mc.card("clearzoom-jpeg", {**mc.CARDS["clearzoom-jpeg"], "config": "c.yaml"}))
+        assert ("**Interim weights**" in text) == interim
+        assert (f"| compute | {steps} of {planned} steps" in text) == interim

@@ -5,7 +5,7 @@ The public API (everything else is internal)::
     import clearzoom
     out = clearzoom.upscale(image, scale=3.7)            # PIL or numpy in, same kind out
     out = clearzoom.upscale(image, size=(1920, 1080))     # exact size
-    model = clearzoom.load_model("clearzoom-small")        # or a .safetensors / official LIIF .pth
+    model = clearzoom.load_model("clearzoom-jpeg")         # or a .safetensors / official LIIF .pth
 
 ``import clearzoom`` is light: torch and the models load on first use.
 """

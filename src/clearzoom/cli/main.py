@@ -435,8 +435,8 @@ def bench_quality(config_path, data, scales, degrade, methods, out_dir, json_out
 
 
 @bench.command("speed")
-@click.option("--model", "models_", default="clearzoom-small", show_default=True,
-              help="Model name(s) or file(s), comma-separated.")
+@click.option("--model", "models_", default=None,
+              help="Model name(s) or file(s), comma-separated.  [default: the default model]")
 @click.option("--sizes", default="256,1024", show_default=True, help="Input sides in pixels.")
 @click.option("--scales", default="2,4", show_default=True)
 @click.option("--precisions", default="fp32,auto", show_default=True)
@@ -450,7 +450,9 @@ def bench_speed(models_, sizes, scales, precisions, threads_, repeats, window_mp
     import json
 
     from ..eval.speed import SpeedCase, machine_info, run_case
+    from ..models.pretrained import DEFAULT_MODEL
 
+    models_ = models_ or DEFAULT_MODEL
     try:
         cases = [SpeedCase(m, int(sz), float(sc), p, int(t), repeats, window_mp)
                  for m in models_.split(",") for sz in sizes.split(",") for sc in scales.split(",")

@@ -75,7 +75,7 @@ def config_from_yaml(path: str | Path) -> BenchConfig:
         data: [../shared/data/bench/Set5, ../shared/data/bench/Set14]
         scales: [2, 3, 4]
         degrade: [clean, jpeg:10, jpeg:30]
-        methods: [bicubic, lanczos, clearzoom:clearzoom-small]
+        methods: [bicubic, lanczos, clearzoom:clearzoom-jpeg]
         out: bench-results
         precision: fp32
     """
