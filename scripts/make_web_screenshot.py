@@ -32,7 +32,8 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=srv.run, daemon=True).start()
+    server = threading.Thread(target=srv.run, daemon=True)
+    server.start()
     while not srv.started:
         time.sleep(0.05)
     with sync_playwright() as pw:
@@ -53,6 +54,7 @@ def main() -> None:
         page.screenshot(path=args.out, full_page=True)
         browser.close()
     srv.should_exit = True
+    server.join(timeout=30)  # a server torn down mid-request by the interpreter's exit aborts it
     print(f"wrote {args.out}")
 
 

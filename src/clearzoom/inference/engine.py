@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -81,12 +82,17 @@ def _int8_available() -> bool:
     return "fbgemm" in torch.backends.quantized.supported_engines
 
 
+_QUANTIZE_LOCK = threading.Lock()
+
+
 def int8_hidden_layers(net) -> list[torch.nn.Module]:
     """Dynamic-int8 copies of the MLP's hidden Linear layers (the module itself is not changed)."""
     import warnings
 
     linears = [m for m in net.imnet.layers if isinstance(m, torch.nn.Linear)][1:-1]
-    with warnings.catch_warnings():
+    # catch_warnings swaps the process-wide filters: two threads inside it at once (the web app
+    # renders tiles in parallel) can restore each other's and let the notice through
+    with _QUANTIZE_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao's deprecation notice about torchao
         q = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(*linears),
                                                    {torch.nn.Linear}, dtype=torch.qint8)
