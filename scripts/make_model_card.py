@@ -96,7 +96,8 @@ CARDS: dict[str, dict] = {
         "data": _TRAIN_DATA,
         "limits": [
             "Trained for about an hour on one CPU core: it beats bicubic clearly on clean inputs, "
-            "much less on heavy JPEG; a first default, to be replaced by `clearzoom-jpeg`.",
+            "much less on heavy JPEG. The first default (until `clearzoom-jpeg` shipped), kept "
+            "for comparison.",
             "Trained at scales up to x4; larger scales work (LIIF extrapolates) but gain less.",
         ],
     },
