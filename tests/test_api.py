@@ -81,6 +81,42 @@ def test_exif_orientation_icc_and_exif_are_kept(tmp_path, photo, tiny_model):
             assert e.get(0x0112, 1) == 1, ext
 
 
+def test_cmyk_jpeg_can_be_written_to_formats_without_cmyk(tmp_path, photo, tiny_model):
+    """PNG, WebP and BMP hold no CMYK: the output is RGB there, CMYK in JPEG and TIFF."""
+    src = tmp_path / "cmyk.jpg"
+    photo.convert("CMYK").save(src, quality=95)
+    with Image.open(src) as opened:  # the same pixels as RGB, through the same model
+        expected = np.asarray(clearzoom.upscale(opened.convert("RGB"), scale=2, model=tiny_model),
+                              np.float64)
+    for ext, mode, tol in (("png", "RGB", 0), ("bmp", "RGB", 0), ("tif", "CMYK", 0),
+                           ("webp", "RGB", 12), ("jpg", "CMYK", 12)):
+        dst = clearzoom.upscale_file(src, tmp_path / f"out.{ext}", scale=2, model=tiny_model)
+        with Image.open(dst) as out:
+            assert out.mode == mode, ext
+            assert out.size == (2 * photo.width, 2 * photo.height), ext
+            assert "icc_profile" not in out.info, ext
+            err = np.abs(np.asarray(out.convert("RGB"), np.float64) - expected)
+            assert err.mean() <= tol, ext  # lossless formats: exactly the RGB render
+
+
+def test_a_cmyk_icc_profile_that_does_not_fit_is_dropped_not_written(tmp_path, photo):
+    """An sRGB profile attached to CMYK pixels cannot describe the RGB output: it is not copied."""
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    dst = write_image(photo.convert("CMYK"), tmp_path / "out.png", icc_profile=icc)
+    with Image.open(dst) as out:
+        assert out.mode == "RGB" and "icc_profile" not in out.info
+
+
+def test_animated_input_gives_its_first_frame_with_a_warning(tmp_path, photo, caplog):
+    src = tmp_path / "anim.gif"
+    first, second = photo.convert("P"), photo.rotate(90).convert("P")
+    first.save(src, save_all=True, append_images=[second])
+    with caplog.at_level("WARNING", logger="clearzoom"):
+        img, _ = read_image(src)
+    assert "2 frames; only the first is upscaled" in caplog.text
+    assert np.array_equal(np.asarray(img.convert("RGB")), np.asarray(first.convert("RGB")))
+
+
 def test_sixteen_bit_png_file_round_trip(tmp_path, tiny_model):
     import png
 

@@ -11,7 +11,9 @@ PIL ``RGB``        RGB                                    ``RGB``
 PIL ``RGBA``       RGB + alpha                            ``RGBA``
 PIL ``L`` / ``LA`` grey replicated to RGB (+ alpha)       ``L`` / ``LA`` (ITU-R 601 luma)
 PIL ``P``          its RGB or RGBA expansion              ``RGB`` or ``RGBA`` (no palette)
-PIL ``CMYK``       converted to RGB by Pillow             ``CMYK`` (converted back by Pillow)
+PIL ``CMYK``       converted to RGB by Pillow             ``CMYK`` (converted back by Pillow);
+                                                          PNG/WebP/BMP files get sRGB (via the
+                                                          file's CMYK ICC profile if it has one)
 PIL ``I;16``/``I`` 16-bit grey (``I`` clipped to 16 bit)  ``I;16``
 PIL ``1``          grey                                   ``L``
 numpy uint8/16     (h, w), (h, w, 1|2|3|4)                same dtype and channel count
@@ -20,13 +22,15 @@ numpy float        same layouts, values in [0, 1]         float32, same layout (
 =================  =====================================  =======================================
 
 Files: EXIF orientation is applied on reading (and the tag reset to 1); the ICC profile and the EXIF
-block are carried to the output file. Outputs are written atomically (a temporary file in the same
+block are carried to the output file. An animated file (GIF, WebP, APNG, multi-page TIFF) gives its
+first frame, with a warning. Outputs are written atomically (a temporary file in the same
 folder, then renamed), so a failed write never leaves a partial file.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import struct
 import zlib
@@ -45,6 +49,7 @@ from ..errors import InvalidInputError
 __all__ = ["IMAGE_EXTENSIONS", "Planes", "encode_image", "find_images", "from_planes", "read_image",
            "to_planes", "write_image"]
 
+_log = logging.getLogger(__name__)
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as Pillow's RGB -> L
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
@@ -116,6 +121,9 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
                     "jpeg_quality": jpeg.quality if jpeg is not None else None}
             if oriented.width == 0 or oriented.height == 0:
                 raise InvalidInputError(f"{path}: the image is empty (0 pixels)")
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                _log.warning("%s: %d frames; only the first is upscaled", path, frames)
             header = _png_header(path) if fmt == "PNG" else None
             if header is not None and header[0] == 16 and header[1] in (2, 4, 6):
                 return _read_png16(path, im), meta
@@ -329,6 +337,8 @@ def _pil_bytes(im: Image.Image, fmt: str, icc: bytes | None, exif: bytes | None,
             raise InvalidInputError(f"{fmt} cannot store 16-bit images: write PNG or TIFF")
     kw: dict[str, Any] = {}
     icc = icc or im.info.get("icc_profile")
+    if im.mode == "CMYK" and fmt not in ("JPEG", "TIFF"):
+        im, icc = _cmyk_to_srgb(im, icc)
     if icc and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
         kw["icc_profile"] = icc
     if exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
@@ -340,6 +350,22 @@ def _pil_bytes(im: Image.Image, fmt: str, icc: bytes | None, exif: bytes | None,
     buf = io.BytesIO()
     im.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+def _cmyk_to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """A CMYK image for a format without CMYK: sRGB through its ICC profile when it has a CMYK one
+    (the profile then no longer applies and is dropped), else Pillow's plain conversion."""
+    if icc:
+        from PIL import ImageCms
+
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if src.profile.xcolor_space.strip() == "CMYK":
+                srgb = ImageCms.createProfile("sRGB")
+                return ImageCms.profileToProfile(im, src, srgb, outputMode="RGB"), None
+        except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+            _log.warning("the CMYK ICC profile could not be applied (%s); converting plainly", exc)
+    return im.convert("RGB"), None
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
