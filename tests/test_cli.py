@@ -166,6 +166,22 @@ def test_a_folder_keeps_its_tree_and_a_batch_resumes(tmp_path, photo):
     assert (out / "a.webp").exists() and (out / "2019" / "june" / "b.webp").stat().st_mtime_ns == stamp
 
 
+def test_a_suffix_names_outputs_so_they_can_sit_beside_the_inputs(tmp_path, photo):
+    src = tmp_path / "album"
+    (src / "sub").mkdir(parents=True)
+    photo.save(src / "a.jpg", quality=40)
+    photo.save(src / "sub" / "b.jpg", quality=40)
+    r = run("upscale", src / "a.jpg", "--scale", "2", "--out-dir", src, "--format", "jpg",
+            "--suffix", "_x2", "-q")  # the same folder and format: only the suffix tells them apart
+    assert r.exit_code == 0, r.output
+    assert Image.open(src / "a_x2.jpg").size == (128, 96)
+    out = tmp_path / "out"
+    r = run("upscale", src, "--scale", "1.5", "--out-dir", out, "--suffix", ".clearzoom", "-q")
+    assert r.exit_code == 0, r.output
+    made = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert made == ["a.clearzoom.png", "a_x2.clearzoom.png", "sub/b.clearzoom.png"]
+
+
 def test_batch_mistakes_are_refused_before_any_work(tmp_path, photo):
     for d in ("x", "y"):
         (tmp_path / d).mkdir()
@@ -176,7 +192,10 @@ def test_batch_mistakes_are_refused_before_any_work(tmp_path, photo):
               "would both be written to"),
              ([tmp_path / "empty", "--out-dir", out], "no images"),
              ([tmp_path / "x", "-o", tmp_path / "o.png"], "is a folder: use --out-dir"),
-             ([tmp_path / "x", "--out-dir", out, "--overwrite", "--skip-existing"], "at most one")]
+             ([tmp_path / "x", "--out-dir", out, "--overwrite", "--skip-existing"], "at most one"),
+             ([tmp_path / "x" / "same.jpg", "-o", tmp_path / "o.png", "--suffix", "_x2"],
+              "--suffix names the files of --out-dir"),
+             ([tmp_path / "x", "--out-dir", out, "--suffix", "/../up"], "no path separators")]
     for args, message in cases:
         r = run("upscale", *args, "--scale", "2", "-q")
         assert r.exit_code == 2 and message in r.output, r.output

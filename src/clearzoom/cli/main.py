@@ -56,10 +56,10 @@ def main(verbose: int) -> None:
 
 
 def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
-           fmt: str) -> list[tuple[Path, Path]]:
-    """``(input, output)`` pairs: ``-o`` for one file; else each file as ``out_dir/<stem>.<fmt>``
-    and each folder's images (recursively, but not those in ``out_dir`` should it lie inside the
-    folder) at their relative path under ``out_dir``."""
+           fmt: str, suffix: str = "") -> list[tuple[Path, Path]]:
+    """``(input, output)`` pairs: ``-o`` for one file; else each file as
+    ``out_dir/<stem><suffix>.<fmt>`` and each folder's images (recursively, but not those in
+    ``out_dir`` should it lie inside the folder) at their relative path under ``out_dir``."""
     from ..inference.imageio import IMAGE_EXTENSIONS, find_images
 
     if output is not None:
@@ -76,9 +76,10 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
             if not found:
                 raise click.UsageError(f"{src}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) "
                                        "in this folder")
-            jobs += [(f, (out_dir / f.relative_to(src)).with_suffix(f".{fmt}")) for f in found]
+            jobs += [(f, out_dir / f.relative_to(src).parent / f"{f.stem}{suffix}.{fmt}")
+                     for f in found]
         else:
-            jobs.append((src, out_dir / f"{src.stem}.{fmt}"))
+            jobs.append((src, out_dir / f"{src.stem}{suffix}.{fmt}"))
     seen: dict[Path, Path] = {}
     for src, dst in jobs:
         if dst in seen:
@@ -95,6 +96,8 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
                    "folder's images (searched recursively) keep their path under it.")
 @click.option("--format", "fmt", default="png", show_default=True,
               type=click.Choice(["png", "jpg", "webp", "tif"]), help="Format with --out-dir.")
+@click.option("--suffix", default="", metavar="TEXT",
+              help="Appended to each name with --out-dir, e.g. _x4: photo.jpg -> photo_x4.png.")
 @click.option("--scale", help="Magnification S, or SX,SY per axis (e.g. 3.7 or 4,3).")
 @click.option("--size", help="Exact output WIDTHxHEIGHT.")
 @click.option("--width", type=int, help="Output width (height keeps the aspect ratio).")
@@ -120,7 +123,7 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
 @click.option("--skip-existing", is_flag=True,
               help="Leave inputs whose output exists alone (to resume a batch).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def upscale(inputs, output, out_dir, fmt, scale, size, width, height, fit, model_name, device,
+def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fit, model_name, device,
             precision, tile_lr, threads, jpeg_quality, input_quality, tta, overwrite,
             skip_existing, quiet) -> None:
     """Magnify INPUT image(s) or the images in INPUT folder(s) by a scale or to an exact size,
@@ -133,13 +136,17 @@ def upscale(inputs, output, out_dir, fmt, scale, size, width, height, fit, model
 
     if (output is None) == (out_dir is None):
         raise click.UsageError("give exactly one of -o/--output or --out-dir")
+    if suffix and out_dir is None:
+        raise click.UsageError("--suffix names the files of --out-dir; with -o, name the file")
+    if any(c in suffix for c in "/\\\0"):
+        raise click.UsageError(f"--suffix {suffix!r}: no path separators")
     if overwrite and skip_existing:
         raise click.UsageError("give at most one of --overwrite and --skip-existing")
     if sum(v is not None for v in (scale, size, fit)) + (width is not None or height is not None) != 1:
         raise click.UsageError("give exactly one of --scale, --size, --fit, or --width/--height")
     target = {"scale": _parse_scale(scale), "size": _parse_size(size), "width": width,
               "height": height, "fit": _parse_size(fit)}
-    jobs = _batch(inputs, output, out_dir, fmt)
+    jobs = _batch(inputs, output, out_dir, fmt, suffix)
     if skip_existing:
         todo = [(s, d) for s, d in jobs if not d.exists()]
         if len(todo) < len(jobs) and not quiet:
