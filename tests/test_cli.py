@@ -182,6 +182,18 @@ def test_a_suffix_names_outputs_so_they_can_sit_beside_the_inputs(tmp_path, phot
     assert made == ["a.clearzoom.png", "a_x2.clearzoom.png", "sub/b.clearzoom.png"]
 
 
+def test_format_same_keeps_each_inputs_format(tmp_path, photo):
+    photo.save(tmp_path / "a.jpg", quality=40)
+    photo.save(tmp_path / "a.PNG")  # would collide with a.jpg under one output format
+    photo.convert("P").save(tmp_path / "c.gif")  # a format clearzoom does not write
+    out = tmp_path / "out"
+    r = run("upscale", tmp_path / "a.jpg", tmp_path / "a.PNG", tmp_path / "c.gif", "--scale", "2",
+            "--out-dir", out, "--format", "same", "-q")
+    assert r.exit_code == 0, r.output
+    assert {p.name: Image.open(p).format for p in out.iterdir()} == {
+        "a.jpg": "JPEG", "a.png": "PNG", "c.png": "PNG"}
+
+
 def test_batch_mistakes_are_refused_before_any_work(tmp_path, photo):
     for d in ("x", "y"):
         (tmp_path / d).mkdir()

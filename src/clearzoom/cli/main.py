@@ -59,8 +59,14 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
            fmt: str, suffix: str = "") -> list[tuple[Path, Path]]:
     """``(input, output)`` pairs: ``-o`` for one file; else each file as
     ``out_dir/<stem><suffix>.<fmt>`` and each folder's images (recursively, but not those in
-    ``out_dir`` should it lie inside the folder) at their relative path under ``out_dir``."""
+    ``out_dir`` should it lie inside the folder) at their relative path under ``out_dir``.
+    ``fmt`` ``"same"`` keeps each input's extension where clearzoom writes it (else png)."""
     from ..inference.imageio import IMAGE_EXTENSIONS, find_images
+
+    def name(f: Path) -> str:
+        ext = f".{fmt}" if fmt != "same" else (
+            f.suffix.lower() if f.suffix.lower() in IMAGE_EXTENSIONS else ".png")
+        return f"{f.stem}{suffix}{ext}"
 
     if output is not None:
         if len(inputs) != 1:
@@ -76,10 +82,9 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
             if not found:
                 raise click.UsageError(f"{src}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) "
                                        "in this folder")
-            jobs += [(f, out_dir / f.relative_to(src).parent / f"{f.stem}{suffix}.{fmt}")
-                     for f in found]
+            jobs += [(f, out_dir / f.relative_to(src).parent / name(f)) for f in found]
         else:
-            jobs.append((src, out_dir / f"{src.stem}{suffix}.{fmt}"))
+            jobs.append((src, out_dir / name(src)))
     seen: dict[Path, Path] = {}
     for src, dst in jobs:
         if dst in seen:
@@ -95,7 +100,8 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
               help="Output folder (any number of inputs); names keep the input's stem, and a "
                    "folder's images (searched recursively) keep their path under it.")
 @click.option("--format", "fmt", default="png", show_default=True,
-              type=click.Choice(["png", "jpg", "webp", "tif"]), help="Format with --out-dir.")
+              type=click.Choice(["png", "jpg", "webp", "tif", "same"]),
+              help="Format with --out-dir; same: each input's own (png for formats not written).")
 @click.option("--suffix", default="", metavar="TEXT",
               help="Appended to each name with --out-dir, e.g. _x4: photo.jpg -> photo_x4.png.")
 @click.option("--scale", help="Magnification S, or SX,SY per axis (e.g. 3.7 or 4,3).")
