@@ -8,7 +8,7 @@ from PIL import Image, ImageCms
 
 import clearzoom
 from clearzoom.errors import InvalidInputError, InvalidTargetError
-from clearzoom.inference.imageio import read_image, write_image
+from clearzoom.inference.imageio import encode_image, read_image, write_image
 from clearzoom.inference.target import resolve_target
 
 
@@ -79,6 +79,23 @@ def test_exif_orientation_icc_and_exif_are_kept(tmp_path, photo, tiny_model):
             e = out.getexif()
             assert e.get(0x010F) == "clearzoom-test-camera", ext
             assert e.get(0x0112, 1) == 1, ext
+
+
+def test_resolution_is_kept_and_follows_the_orientation(tmp_path, photo, tiny_model):
+    """dpi as image editors keep it when they resample; x and y swap with a 90-degree rotation."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    src = tmp_path / "in.jpg"
+    photo.save(src, quality=90, dpi=(100, 300), exif=exif.tobytes())
+    assert read_image(src)[1]["dpi"] == (300.0, 100.0)
+    for ext in ("png", "jpg", "tif", "bmp"):
+        dst = clearzoom.upscale_file(src, tmp_path / f"out.{ext}", scale=2, model=tiny_model)
+        with Image.open(dst) as out:
+            assert out.info["dpi"] == pytest.approx((300, 100), abs=0.01), ext
+    # 16-bit colour PNGs are written by clearzoom's own chunk code (pHYs)
+    data = encode_image(np.full((3, 4, 3), 4000, np.uint16), "PNG", dpi=(600, 150))
+    with Image.open(io.BytesIO(data)) as im16:
+        assert im16.info["dpi"] == pytest.approx((600, 150), abs=0.05)  # whole pixels per metre
 
 
 def test_cmyk_jpeg_can_be_written_to_formats_without_cmyk(tmp_path, photo, tiny_model):

@@ -120,7 +120,8 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
                                           "atomically, ICC and EXIF kept") as st:
             st.set_shape(np.asarray(out).shape)
             imageio.write_image(out, save_output, icc_profile=meta["icc_profile"],
-                                exif=meta["exif"], jpeg_quality=jpeg_quality, overwrite=overwrite)
+                                exif=meta["exif"], dpi=meta["dpi"], jpeg_quality=jpeg_quality,
+                                overwrite=overwrite)
     total = time.perf_counter() - t_start
 
     out_h, out_w = trace.facts["output_hw"]

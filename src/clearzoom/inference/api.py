@@ -188,4 +188,4 @@ def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: b
                                    "ICC and EXIF kept") as st:
         st.set_shape(np.asarray(out).shape)
         return imageio.write_image(out, dst, icc_profile=meta["icc_profile"], exif=meta["exif"],
-                                   jpeg_quality=jpeg_quality, overwrite=overwrite)
+                                   dpi=meta["dpi"], jpeg_quality=jpeg_quality, overwrite=overwrite)

@@ -22,7 +22,9 @@ numpy float        same layouts, values in [0, 1]         float32, same layout (
 =================  =====================================  =======================================
 
 Files: EXIF orientation is applied on reading (and the tag reset to 1); the ICC profile and the EXIF
-block are carried to the output file. An animated file (GIF, WebP, APNG, multi-page TIFF) gives its
+block are carried to the output file, and so is the resolution (dpi) where the format stores one
+(PNG, JPEG, TIFF, BMP): unchanged, as image editors do when they resample, so the print size grows
+with the pixels. An animated file (GIF, WebP, APNG, multi-page TIFF) gives its
 first frame, with a warning. Outputs are written atomically (a temporary file in the same
 folder, then renamed), so a failed write never leaves a partial file.
 """
@@ -98,7 +100,8 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
 
     The image is a PIL image, or a uint16 ``(h, w, c)`` numpy array for 16-bit colour PNGs (Pillow
     would drop them to 8 bit). Metadata: ``format``, ``icc_profile``, ``exif`` (bytes or None),
-    ``jpeg_quality`` (the IJG quality read from a JPEG's quantization tables, None otherwise).
+    ``jpeg_quality`` (the IJG quality read from a JPEG's quantization tables, None otherwise),
+    ``dpi`` (``(x, y)`` of the oriented image, or None).
 
     Raises:
         InvalidInputError: missing, unreadable, truncated, empty or not an image.
@@ -118,7 +121,8 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
                 exif_bytes = exif.tobytes()
             jpeg = jpeg_info(im)
             meta = {"format": fmt, "icc_profile": im.info.get("icc_profile"), "exif": exif_bytes,
-                    "jpeg_quality": jpeg.quality if jpeg is not None else None}
+                    "jpeg_quality": jpeg.quality if jpeg is not None else None,
+                    "dpi": _dpi(im, transposed=im.getexif().get(0x0112) in (5, 6, 7, 8))}
             if oriented.width == 0 or oriented.height == 0:
                 raise InvalidInputError(f"{path}: the image is empty (0 pixels)")
             frames = getattr(im, "n_frames", 1)
@@ -136,6 +140,17 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
         raise InvalidInputError(f"{path}: refused, too many pixels ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidInputError(f"{path}: cannot decode the image ({exc})") from None
+
+
+def _dpi(im: Image.Image, *, transposed: bool) -> tuple[float, float] | None:
+    """The resolution a file states, ``(x, y)`` dots per inch after orientation, or None."""
+    try:
+        x, y = (float(v) for v in im.info["dpi"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (x > 0 and y > 0 and np.isfinite(x) and np.isfinite(y)):
+        return None
+    return (y, x) if transposed else (x, y)
 
 
 def _read_png16(path: Path, original: Image.Image) -> np.ndarray:
@@ -299,8 +314,9 @@ def output_format(path: str | os.PathLike) -> str:
 
 def write_image(image: Image.Image | np.ndarray, path: str | os.PathLike, *,
                 icc_profile: bytes | None = None, exif: bytes | None = None,
-                jpeg_quality: int = 95, overwrite: bool = False) -> Path:
-    """Write ``image`` to ``path`` atomically, keeping ICC/EXIF where the format allows.
+                jpeg_quality: int = 95, overwrite: bool = False,
+                dpi: tuple[float, float] | None = None) -> Path:
+    """Write ``image`` to ``path`` atomically, keeping ICC/EXIF/dpi where the format allows.
 
     A numpy uint16 ``(h, w, c)`` array is written as a 16-bit PNG (other formats: an error).
     """
@@ -310,7 +326,7 @@ def write_image(image: Image.Image | np.ndarray, path: str | os.PathLike, *,
         raise FileExistsError(f"{path}: exists (pass overwrite=True / --overwrite to replace it)")
     try:
         data = encode_image(image, fmt, icc_profile=icc_profile, exif=exif,
-                            jpeg_quality=jpeg_quality)
+                            jpeg_quality=jpeg_quality, dpi=dpi)
     except InvalidInputError as exc:
         raise InvalidInputError(f"{path}: {exc}") from None
     write_atomic(path, data)
@@ -318,18 +334,19 @@ def write_image(image: Image.Image | np.ndarray, path: str | os.PathLike, *,
 
 
 def encode_image(image: Image.Image | np.ndarray, fmt: str, *, icc_profile: bytes | None = None,
-                 exif: bytes | None = None, jpeg_quality: int = 95) -> bytes:
-    """The bytes of ``image`` in Pillow format ``fmt`` (PNG, JPEG, WEBP, TIFF, BMP), ICC/EXIF kept
-    where the format allows. A uint16 ``(h, w, c)`` array becomes a 16-bit PNG."""
+                 exif: bytes | None = None, jpeg_quality: int = 95,
+                 dpi: tuple[float, float] | None = None) -> bytes:
+    """The bytes of ``image`` in Pillow format ``fmt`` (PNG, JPEG, WEBP, TIFF, BMP), ICC/EXIF/dpi
+    kept where the format allows. A uint16 ``(h, w, c)`` array becomes a 16-bit PNG."""
     if isinstance(image, np.ndarray):
         if fmt != "PNG":
             raise InvalidInputError("16-bit colour can only be written as PNG")
-        return _png16_bytes(image, icc_profile, exif)
-    return _pil_bytes(image, fmt, icc_profile, exif, jpeg_quality)
+        return _png16_bytes(image, icc_profile, exif, dpi)
+    return _pil_bytes(image, fmt, icc_profile, exif, jpeg_quality, dpi)
 
 
 def _pil_bytes(im: Image.Image, fmt: str, icc: bytes | None, exif: bytes | None,
-               quality: int) -> bytes:
+               quality: int, dpi: tuple[float, float] | None = None) -> bytes:
     if fmt in ("JPEG", "BMP"):
         if im.mode in ("RGBA", "LA", "P"):
             raise InvalidInputError(f"{fmt} cannot store transparency: write PNG, WebP or TIFF")
@@ -343,6 +360,8 @@ def _pil_bytes(im: Image.Image, fmt: str, icc: bytes | None, exif: bytes | None,
         kw["icc_profile"] = icc
     if exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
         kw["exif"] = exif
+    if dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
+        kw["dpi"] = tuple(float(v) for v in dpi) if fmt == "TIFF" else tuple(round(v) for v in dpi)
     if fmt == "JPEG":
         kw.update(quality=int(quality), subsampling="4:2:0" if quality < 90 else "4:4:4")
     elif fmt == "WEBP":
@@ -372,7 +391,8 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _png16_bytes(arr: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
+def _png16_bytes(arr: np.ndarray, icc: bytes | None, exif: bytes | None,
+                 dpi: tuple[float, float] | None = None) -> bytes:
     import png  # pypng
 
     h, w, c = arr.shape
@@ -385,5 +405,7 @@ def _png16_bytes(arr: np.ndarray, icc: bytes | None, exif: bytes | None) -> byte
         extra += _chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(icc))
     if exif:
         extra += _chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    if dpi:  # pixels per metre, unit 1 (metre)
+        extra += _chunk(b"pHYs", struct.pack(">IIB", *(round(v / 0.0254) for v in dpi), 1))
     end_ihdr = 8 + 8 + 13 + 4  # signature, IHDR header, IHDR data, CRC
     return data[:end_ihdr] + extra + data[end_ihdr:]

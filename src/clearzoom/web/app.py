@@ -245,7 +245,8 @@ class Service:
                 out = Image.fromarray((out.astype(np.float64) / 257).round().astype(np.uint8))
             data = imageio.encode_image(out, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt],
                                         icc_profile=e.meta.get("icc_profile"),
-                                        exif=e.meta.get("exif"), jpeg_quality=95)
+                                        exif=e.meta.get("exif"), dpi=e.meta.get("dpi"),
+                                        jpeg_quality=95)
             return data, f"image/{fmt}", f"{stem}-{out_w}x{out_h}.{ext}"
 
         return self.jobs.submit(e.id, params, work)
