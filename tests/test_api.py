@@ -92,6 +92,8 @@ def test_resolution_is_kept_and_follows_the_orientation(tmp_path, photo, tiny_mo
         dst = clearzoom.upscale_file(src, tmp_path / f"out.{ext}", scale=2, model=tiny_model)
         with Image.open(dst) as out:
             assert out.info["dpi"] == pytest.approx((300, 100), abs=0.01), ext
+    with Image.open(src) as opened:  # the API: PIL in, PIL out, its info keeping the dpi
+        assert clearzoom.upscale(opened, scale=2, model=tiny_model).info["dpi"] == (300.0, 100.0)
     # 16-bit colour PNGs are written by clearzoom's own chunk code (pHYs)
     data = encode_image(np.full((3, 4, 3), 4000, np.uint16), "PNG", dpi=(600, 150))
     with Image.open(io.BytesIO(data)) as im16:

@@ -186,10 +186,12 @@ def to_planes(image: Image.Image | np.ndarray) -> Planes:
 def _pil_to_planes(im: Image.Image) -> Planes:
     if im.width == 0 or im.height == 0:
         raise InvalidInputError("the image is empty (0 pixels)")
-    if im.getexif().get(0x0112, 1) != 1:  # show it the way viewers do
+    orientation = im.getexif().get(0x0112, 1)
+    info = {"icc_profile": im.info.get("icc_profile"),
+            "dpi": _dpi(im, transposed=orientation in (5, 6, 7, 8))}
+    if orientation != 1:  # show it the way viewers do
         im = ImageOps.exif_transpose(im)
     mode = im.mode
-    info = {"icc_profile": im.info.get("icc_profile")}
     if mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(im.convert("I") if mode != "I" else im, dtype=np.int64)
         arr = np.clip(arr, 0, 65535).astype(np.uint16)
@@ -280,8 +282,9 @@ def from_planes(buffer: np.ndarray, planes: Planes) -> Image.Image | np.ndarray:
         im = Image.fromarray(np.ascontiguousarray(arr), mode=pil_mode)
         if base == "CMYK":
             im = im.convert("CMYK")
-    if planes.info.get("icc_profile"):
-        im.info["icc_profile"] = planes.info["icc_profile"]
+    for key in ("icc_profile", "dpi"):
+        if planes.info.get(key):
+            im.info[key] = planes.info[key]
     return im
 
 
@@ -354,6 +357,7 @@ def _pil_bytes(im: Image.Image, fmt: str, icc: bytes | None, exif: bytes | None,
             raise InvalidInputError(f"{fmt} cannot store 16-bit images: write PNG or TIFF")
     kw: dict[str, Any] = {}
     icc = icc or im.info.get("icc_profile")
+    dpi = dpi or im.info.get("dpi")
     if im.mode == "CMYK" and fmt not in ("JPEG", "TIFF"):
         im, icc = _cmyk_to_srgb(im, icc)
     if icc and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
