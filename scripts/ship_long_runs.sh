@@ -5,10 +5,10 @@
 #      default (a person edits that file: description, compute spent);
 #   3. measure: the quality benches of docs/models.md (about 40 minutes on 2 threads) and the
 #      render speed (pause any training first: timings need a quiet machine);
-#   4. regenerate the model card (docs/models.md);
+#   4. regenerate the model card (docs/models.md) and the README's models table;
 #   5. regenerate what shows the default model at work: the README figure, the web screenshot and
 #      the explain report of docs/explain/ (the README quotes an excerpt of its Markdown).
-# Then quote the card and the new report in the README by hand. Point benchmarks/quality-tta.yaml
+# Then update the README's prose around the table and its excerpt of the report by hand. Point benchmarks/quality-tta.yaml
 # at clearzoom-jpeg, rerun it and update docs/self-ensemble.md.
 #   bash scripts/ship_long_runs.sh [export|check|bench|card|docs|all]   (default: all)
 set -euo pipefail

@@ -83,3 +83,28 @@ def test_interim_weights_are_marked_until_the_schedule_ends(mc, tmp_path, monkey
         text = "\n".join(mc.card("clearzoom-jpeg", {**mc.CARDS["clearzoom-jpeg"], "config": "c.yaml"}))
         assert ("**Interim weights**" in text) == interim
         assert (f"| compute | {steps} of {planned} steps" in text) == interim
+
+
+def test_the_readme_quotes_the_cards_measurements(mc):
+    """The README's models table is the one generated from the card's committed benches."""
+    rows = mc._load_bench(mc.CARDS[mc.DEFAULT_MODEL]["bench"])
+    table = mc.readme_table(rows)
+    assert len(table) == 2 + len(mc.README_ROWS)  # every row measured for every model
+    readme = (ROOT / "README.md").read_text()
+    assert "\n".join(table) in readme, "README is stale: run scripts/make_model_card.py"
+
+
+def test_the_readme_table_leaves_out_what_was_not_measured_and_is_replaced_in_place(mc, tmp_path):
+    rows = [{"method": m, "dataset": "Set5", "degradation": "clean", "scale": s, "psnr_y": v + s}
+            for m, v in (("bicubic", 30.0), ("clearzoom:a", 31.0), ("clearzoom:b", 29.5))
+            for s in (2, 4, 8)]
+    table = mc.readme_table(rows, models=("a", "b"))
+    assert table[2:] == ["| Set5 ×2 / ×4 / ×8 | 32.00 / 34.00 / 38.00 | 33.00 / 35.00 / 39.00 "
+                         "(+1.00 / +1.00 / +1.00) | 31.50 / 33.50 / 37.50 (−0.50 / −0.50 / −0.50) |"]
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{mc._README_BEGIN}\nold table\n{mc._README_END}\noutro\n")
+    assert mc.update_readme(table, readme)
+    assert readme.read_text() == f"intro\n{mc._README_BEGIN}\n" + "\n".join(table) + \
+        f"\n{mc._README_END}\noutro\n"
+    readme.write_text("no markers\n")
+    assert not mc.update_readme(table, readme)
