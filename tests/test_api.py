@@ -148,6 +148,47 @@ def test_sixteen_bit_png_file_round_trip(tmp_path, tiny_model):
     assert (w, h, info["bitdepth"], info["planes"]) == (20, 24, 16, 4)
 
 
+def test_sixteen_bit_tiff_files_stay_sixteen_bit_with_their_tags(tmp_path, photo, tiny_skip_model, caplog):
+    """Archival scans: 48-bit TIFF in, 48-bit TIFF out, ICC, dpi and descriptive tags kept."""
+    import tifffile
+
+    rgb16 = np.asarray(photo).astype(np.uint16) * 256 + np.arange(photo.width, dtype=np.uint16)[:, None]
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "scan.tif"
+    tifffile.imwrite(src, rgb16, photometric="rgb", iccprofile=icc, resolution=(600, 600),
+                     resolutionunit="INCH", extratags=[(315, "s", 0, "A. Archivist", True),
+                                                       (33432, "s", 0, "(c) the museum", True)])
+    img, meta = read_image(src)
+    assert img.dtype == np.uint16 and np.array_equal(img, rgb16)
+    dst = clearzoom.upscale_file(src, tmp_path / "out.tif", scale=2, model=tiny_skip_model)
+    with tifffile.TiffFile(dst) as tif:
+        out = tif.pages[0].asarray()
+        assert tif.pages[0].tags["InterColorProfile"].value == icc
+    assert out.dtype == np.uint16 and out.shape == (2 * photo.height, 2 * photo.width, 3)
+    assert len(np.unique(out[..., 0])) > 256
+    with Image.open(dst) as im:
+        assert im.info["dpi"] == (600, 600)
+        assert im.getexif().get(315) == "A. Archivist" and im.getexif().get(33432) == "(c) the museum"
+
+    # planar RGBA: the alpha is interpolated, not dropped
+    rgba = np.dstack([rgb16, np.full(rgb16.shape[:2], 40000, np.uint16)])
+    src = tmp_path / "planar.tif"
+    tifffile.imwrite(src, np.moveaxis(rgba, -1, 0), photometric="rgb", planarconfig="separate",
+                     extrasamples=["unassalpha"])
+    assert np.array_equal(read_image(src)[0], rgba)
+    out = tifffile.imread(clearzoom.upscale_file(src, tmp_path / "planar-out.tif", scale=2,
+                                                 model=tiny_skip_model))
+    assert out.shape[2] == 4 and (out[..., 3] == 40000).all()
+
+    # an 8-bit format was asked for: rounded, with a warning, tags still carried as EXIF
+    with caplog.at_level("WARNING", logger="clearzoom"):
+        dst = clearzoom.upscale_file(tmp_path / "scan.tif", tmp_path / "out.jpg", scale=2,
+                                     model=tiny_skip_model)
+    assert "JPEG holds 8 bits per channel" in caplog.text
+    with Image.open(dst) as im:
+        assert im.mode == "RGB" and im.getexif().get(33432) == "(c) the museum"
+
+
 def test_rounding_rule_and_targets():
     assert resolve_target((100, 500), scale=3.7).out_hw == (370, 1850)
     assert resolve_target((333, 333), scale=1.5).out_hw == (500, 500)  # 499.5 rounds up

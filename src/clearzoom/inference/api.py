@@ -100,7 +100,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
     Returns:
         The magnified image: PIL in -> PIL out (same mode, except P -> RGB/RGBA and 1 -> L),
         numpy in -> numpy out (same dtype and layout). 16-bit colour PIL input cannot exist, but a
-        16-bit colour PNG *file* (see :func:`upscale_file`) comes back as a uint16 array.
+        16-bit colour PNG or TIFF *file* (see :func:`upscale_file`) comes back as a uint16 array.
 
     Example:
         >>> out = upscale(Image.new("RGB", (32, 24)), scale=2.5)  # doctest: +SKIP
@@ -179,7 +179,7 @@ def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: b
     tr = kwargs.get("trace") or NO_TRACE
     with tr.stage("decode", detail=f"read {src.suffix.lstrip('.').upper() or 'image'}, "
                                    "EXIF orientation applied") as st:
-        image, meta = imageio.read_image(src)  # 16-bit colour PNGs come as uint16 arrays
+        image, meta = imageio.read_image(src)  # 16-bit colour PNGs and TIFFs come as uint16 arrays
         st.set_shape(np.asarray(image).shape)
     if kwargs.get("input_quality", "auto") == "auto":  # the decoded image no longer has the tables
         kwargs["input_quality"] = meta["jpeg_quality"]

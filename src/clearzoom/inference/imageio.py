@@ -19,10 +19,12 @@ PIL ``1``          grey                                   ``L``
 numpy uint8/16     (h, w), (h, w, 1|2|3|4)                same dtype and channel count
 numpy float        same layouts, values in [0, 1]         float32, same layout (not clipped)
 16-bit PNG file    RGB/RGBA/grey/grey+alpha at 16 bit     16-bit PNG (read/written with pypng)
+16-bit TIFF file   RGB/RGBA/grey+alpha at 16 bit          16-bit TIFF (read/written with tifffile)
 =================  =====================================  =======================================
 
 Files: EXIF orientation is applied on reading (and the tag reset to 1); the ICC profile and the EXIF
-block are carried to the output file, and so is the resolution (dpi) where the format stores one
+block are carried to the output file (16-bit TIFF: the ICC profile and the descriptive tags
+description, make, model, software, date, artist and copyright, not the EXIF sub-IFD), and so is the resolution (dpi) where the format stores one
 (PNG, JPEG, TIFF, BMP): unchanged, as image editors do when they resample, so the print size grows
 with the pixels. An animated file (GIF, WebP, APNG, multi-page TIFF) gives its
 first frame, with a warning. Outputs are written atomically (a temporary file in the same
@@ -52,6 +54,10 @@ __all__ = ["IMAGE_EXTENSIONS", "Planes", "encode_image", "find_images", "from_pl
            "to_planes", "write_image"]
 
 _log = logging.getLogger(__name__)
+#: the descriptive tags that TIFF and EXIF's IFD0 share: carried from TIFF inputs and into 16-bit
+#: TIFF outputs (which tifffile writes)
+_TIFF_TEXT_TAGS = {270: "ImageDescription", 271: "Make", 272: "Model", 305: "Software",
+                   306: "DateTime", 315: "Artist", 33432: "Copyright"}
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601, as Pillow's RGB -> L
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
@@ -98,8 +104,8 @@ def _png_header(path: Path) -> tuple[int, int] | None:
 def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]:
     """Read an image file, orientation applied; returns (image, metadata).
 
-    The image is a PIL image, or a uint16 ``(h, w, c)`` numpy array for 16-bit colour PNGs (Pillow
-    would drop them to 8 bit). Metadata: ``format``, ``icc_profile``, ``exif`` (bytes or None),
+    The image is a PIL image, or a uint16 ``(h, w, c)`` numpy array for 16-bit colour PNGs and TIFFs
+    (Pillow would drop them to 8 bit). Metadata: ``format``, ``icc_profile``, ``exif`` (bytes or None),
     ``jpeg_quality`` (the IJG quality read from a JPEG's quantization tables, None otherwise),
     ``dpi`` (``(x, y)`` of the oriented image, or None).
 
@@ -114,7 +120,7 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
             im.load()
             fmt = im.format
             oriented = ImageOps.exif_transpose(im)
-            exif = oriented.getexif()
+            exif = oriented.getexif() if fmt != "TIFF" else _tiff_text(im)
             exif_bytes = None
             if len(exif):
                 exif.pop(0x0112, None)  # orientation has been applied
@@ -131,6 +137,9 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
             header = _png_header(path) if fmt == "PNG" else None
             if header is not None and header[0] == 16 and header[1] in (2, 4, 6):
                 return _read_png16(path, im), meta
+            deep = _read_tiff16(path, im) if fmt == "TIFF" else None
+            if deep is not None:
+                return deep, meta
             return oriented.copy(), meta
     except InvalidInputError:
         raise
@@ -140,6 +149,19 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
         raise InvalidInputError(f"{path}: refused, too many pixels ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidInputError(f"{path}: cannot decode the image ({exc})") from None
+
+
+def _tiff_text(im: Image.Image) -> Image.Exif:
+    """A TIFF's descriptive tags as an EXIF block (a TIFF's metadata are its own tags, not EXIF;
+    the structural ones cannot be carried to another file). A description that is tifffile's own
+    shape record is left out: it would describe the input, not the output."""
+    exif = Image.Exif()
+    for key in _TIFF_TEXT_TAGS:
+        value = getattr(im, "tag_v2", {}).get(key)
+        if isinstance(value, str) and value.strip("\0") and not (
+                key == 270 and value.startswith('{"shape":')):
+            exif[key] = value.strip("\0")
+    return exif
 
 
 def _dpi(im: Image.Image, *, transposed: bool) -> tuple[float, float] | None:
@@ -158,6 +180,28 @@ def _read_png16(path: Path, original: Image.Image) -> np.ndarray:
 
     w, h, rows, info = png.Reader(filename=str(path)).asDirect()
     arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(h, w, info["planes"])
+    return _orient_array(arr, original)
+
+
+def _read_tiff16(path: Path, original: Image.Image) -> np.ndarray | None:
+    """The first page of a 16-bit colour or grey+alpha TIFF as ``(h, w, c)`` uint16, or None for
+    any other TIFF (Pillow reads those whole). Associated (premultiplied) alpha is undone."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        if (page.dtype != np.uint16 or page.samplesperpixel not in (2, 3, 4)
+                or page.photometric not in (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.MINISBLACK)
+                or page.photometric == tifffile.PHOTOMETRIC.RGB and page.samplesperpixel < 3):
+            return None
+        arr, axes, extra = page.asarray(), page.axes, tuple(page.extrasamples or ())
+    if axes.startswith("S"):  # planar configuration "separate"
+        arr = np.moveaxis(arr, 0, -1)
+    arr = np.ascontiguousarray(arr.reshape(arr.shape[-3:]))
+    if extra[:1] == (tifffile.EXTRASAMPLE.ASSOCALPHA,):
+        a = arr[..., -1:].astype(np.float64)
+        color = np.where(a > 0, arr[..., :-1] * 65535.0 / np.maximum(a, 1), 0)
+        arr[..., :-1] = np.clip(np.round(color), 0, 65535).astype(np.uint16)
     return _orient_array(arr, original)
 
 
@@ -321,7 +365,8 @@ def write_image(image: Image.Image | np.ndarray, path: str | os.PathLike, *,
                 dpi: tuple[float, float] | None = None) -> Path:
     """Write ``image`` to ``path`` atomically, keeping ICC/EXIF/dpi where the format allows.
 
-    A numpy uint16 ``(h, w, c)`` array is written as a 16-bit PNG (other formats: an error).
+    A numpy uint16 ``(h, w, c)`` array is written as a 16-bit PNG or TIFF (other formats: rounded to
+    8 bit, with a warning).
     """
     path = Path(path)
     fmt = output_format(path)
@@ -340,12 +385,22 @@ def encode_image(image: Image.Image | np.ndarray, fmt: str, *, icc_profile: byte
                  exif: bytes | None = None, jpeg_quality: int = 95,
                  dpi: tuple[float, float] | None = None) -> bytes:
     """The bytes of ``image`` in Pillow format ``fmt`` (PNG, JPEG, WEBP, TIFF, BMP), ICC/EXIF/dpi
-    kept where the format allows. A uint16 ``(h, w, c)`` array becomes a 16-bit PNG."""
+    kept where the format allows. A uint16 ``(h, w, c)`` array becomes a 16-bit PNG or TIFF."""
     if isinstance(image, np.ndarray):
-        if fmt != "PNG":
-            raise InvalidInputError("16-bit colour can only be written as PNG")
-        return _png16_bytes(image, icc_profile, exif, dpi)
+        if fmt == "PNG":
+            return _png16_bytes(image, icc_profile, exif, dpi)
+        if fmt == "TIFF":
+            return _tiff16_bytes(image, icc_profile, exif, dpi)
+        _log.warning("%s holds 8 bits per channel: the 16-bit result is rounded to 8 bit", fmt)
+        image = _to_8bit(image)
     return _pil_bytes(image, fmt, icc_profile, exif, jpeg_quality, dpi)
+
+
+def _to_8bit(arr: np.ndarray) -> Image.Image:
+    """A uint16 ``(h, w, c)`` array as an 8-bit PIL image (L, LA, RGB or RGBA)."""
+    a8 = np.round(arr.astype(np.float64) / 257).astype(np.uint8)
+    c = a8.shape[2]
+    return Image.fromarray(a8[:, :, 0] if c == 1 else a8, mode={1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[c])
 
 
 def _pil_bytes(im: Image.Image, fmt: str, icc: bytes | None, exif: bytes | None,
@@ -389,6 +444,37 @@ def _cmyk_to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, byte
         except (ImageCms.PyCMSError, OSError, ValueError) as exc:
             _log.warning("the CMYK ICC profile could not be applied (%s); converting plainly", exc)
     return im.convert("RGB"), None
+
+
+def _tiff16_bytes(arr: np.ndarray, icc: bytes | None, exif: bytes | None,
+                  dpi: tuple[float, float] | None = None) -> bytes:
+    """A uint16 ``(h, w, c)`` array as a deflate-compressed 16-bit TIFF."""
+    import tifffile
+
+    c = arr.shape[2]
+    text: dict[int, str] = {}
+    if exif:
+        e = Image.Exif()
+        e.load(exif)
+        text = {k: v.strip("\0") for k, v in e.items() if k in _TIFF_TEXT_TAGS and isinstance(v, str)}
+    software = text.pop(305, "")
+    date = text.pop(306, "")
+    kw: dict[str, Any] = {
+        "photometric": "rgb" if c >= 3 else "minisblack", "compression": "zlib", "predictor": True,
+        "metadata": None, "description": text.pop(270, None),
+        "software": software if software.isascii() and software else False,
+        "extratags": [(k, "s", 0, v.encode("utf-8"), True) for k, v in text.items()]}
+    if len(date) == 19 and date[16] == ":":
+        kw["datetime"] = date
+    if c in (2, 4):
+        kw["extrasamples"] = [tifffile.EXTRASAMPLE.UNASSALPHA]
+    if icc:
+        kw["iccprofile"] = icc
+    if dpi:
+        kw.update(resolution=tuple(float(v) for v in dpi), resolutionunit="INCH")
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, arr if c > 1 else arr[:, :, 0], **kw)
+    return buf.getvalue()
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
