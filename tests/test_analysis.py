@@ -68,6 +68,12 @@ def test_sixteen_bit_alpha_icc_and_orientation(tmp_path, photo):
     arr = (np.random.default_rng(0).random((40, 50)) * 65535).astype(np.uint16)
     Image.fromarray(arr).save(tmp_path / "d.png")
     assert analyze_image(tmp_path / "d.png").bit_depth == 16
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "d.tif", np.dstack([arr] * 3), photometric="rgb")
+    assert analyze_image(tmp_path / "d.tif").bit_depth == 16  # Pillow's mode there says RGB
+    photo.save(tmp_path / "p.tif")
+    assert analyze_image(tmp_path / "p.tif").bit_depth == 8
     rgba = photo.convert("RGBA")
     rgba.save(tmp_path / "a.png")
     assert analyze_image(tmp_path / "a.png").has_alpha

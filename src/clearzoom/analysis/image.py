@@ -63,6 +63,9 @@ def _bit_depth(im: Image.Image, head: bytes) -> int:
     png = _png_bit_depth(head)
     if png is not None:
         return png
+    bits = getattr(im, "tag_v2", {}).get(258) if im.format == "TIFF" else None  # BitsPerSample
+    if bits:
+        return int(max(bits) if isinstance(bits, tuple) else bits)
     return {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}.get(im.mode, 8)
 
 
