@@ -189,6 +189,16 @@ def test_sixteen_bit_tiff_files_stay_sixteen_bit_with_their_tags(tmp_path, photo
         assert im.mode == "RGB" and im.getexif().get(33432) == "(c) the museum"
 
 
+def test_sixteen_bit_grey_asked_for_as_jpeg_is_scaled_to_8_bit_not_clipped(caplog):
+    grey16 = Image.fromarray(np.full((4, 5), 40000, np.uint16))
+    assert grey16.mode == "I;16"
+    with caplog.at_level("WARNING", logger="clearzoom"):
+        data = encode_image(grey16, "JPEG")
+    assert "rounded to 8 bit" in caplog.text
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.mode == "L" and abs(int(np.asarray(im).mean()) - 156) <= 1  # 40000 / 257
+
+
 def test_rounding_rule_and_targets():
     assert resolve_target((100, 500), scale=3.7).out_hw == (370, 1850)
     assert resolve_target((333, 333), scale=1.5).out_hw == (500, 500)  # 499.5 rounds up

@@ -23,12 +23,13 @@ numpy float        same layouts, values in [0, 1]         float32, same layout (
 =================  =====================================  =======================================
 
 Files: EXIF orientation is applied on reading (and the tag reset to 1); the ICC profile and the EXIF
-block are carried to the output file (16-bit TIFF: the ICC profile and the descriptive tags
-description, make, model, software, date, artist and copyright, not the EXIF sub-IFD), and so is the resolution (dpi) where the format stores one
-(PNG, JPEG, TIFF, BMP): unchanged, as image editors do when they resample, so the print size grows
-with the pixels. An animated file (GIF, WebP, APNG, multi-page TIFF) gives its
-first frame, with a warning. Outputs are written atomically (a temporary file in the same
-folder, then renamed), so a failed write never leaves a partial file.
+block are carried to the output file (a TIFF's descriptive tags count as its EXIF: description,
+make, model, software, date, artist, copyright; a 16-bit TIFF output gets those, not an EXIF
+sub-IFD). So is the resolution (dpi) where the format stores one (PNG, JPEG, TIFF, BMP), unchanged,
+as image editors keep it when they resample. 16-bit results asked for in an 8-bit format (JPEG,
+WebP, BMP) are rounded to 8 bit with a warning. An animated file (GIF, WebP, APNG, multi-page
+TIFF) gives its first frame, with a warning. Outputs are written atomically (a temporary file in
+the same folder, then renamed), so a failed write never leaves a partial file.
 """
 
 from __future__ import annotations
@@ -405,11 +406,11 @@ def _to_8bit(arr: np.ndarray) -> Image.Image:
 
 def _pil_bytes(im: Image.Image, fmt: str, icc: bytes | None, exif: bytes | None,
                quality: int, dpi: tuple[float, float] | None = None) -> bytes:
-    if fmt in ("JPEG", "BMP"):
-        if im.mode in ("RGBA", "LA", "P"):
-            raise InvalidInputError(f"{fmt} cannot store transparency: write PNG, WebP or TIFF")
-        if im.mode == "I;16":
-            raise InvalidInputError(f"{fmt} cannot store 16-bit images: write PNG or TIFF")
+    if im.mode == "I;16" and fmt not in ("PNG", "TIFF"):
+        _log.warning("%s holds 8 bits per channel: the 16-bit result is rounded to 8 bit", fmt)
+        im = _to_8bit(np.asarray(im, dtype=np.uint16)[:, :, None])
+    if fmt in ("JPEG", "BMP") and im.mode in ("RGBA", "LA", "P"):
+        raise InvalidInputError(f"{fmt} cannot store transparency: write PNG, WebP or TIFF")
     kw: dict[str, Any] = {}
     icc = icc or im.info.get("icc_profile")
     dpi = dpi or im.info.get("dpi")
