@@ -66,6 +66,7 @@ class _Evil:
         return (print, ("this ran code",))
 
 
+@pytest.mark.filterwarnings("error")  # one clear error each, no library noise beside it
 def test_unsafe_and_wrong_files_are_refused(tmp_path):
     text = tmp_path / "notes.pth"
     text.write_text("hello")
