@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 import clearzoom
 from clearzoom.errors import InvalidInputError, InvalidTargetError
@@ -179,6 +179,15 @@ def test_sixteen_bit_tiff_files_stay_sixteen_bit_with_their_tags(tmp_path, photo
     out = tifffile.imread(clearzoom.upscale_file(src, tmp_path / "planar-out.tif", scale=2,
                                                  model=tiny_skip_model))
     assert out.shape[2] == 4 and (out[..., 3] == 40000).all()
+
+    # rotated by its Orientation tag (Pillow applies it while loading and drops the tag)
+    src = tmp_path / "rotated.tif"
+    tifffile.imwrite(src, rgb16, photometric="rgb", extratags=[(274, "H", 1, 6, True)],
+                     resolution=(100, 200), resolutionunit="INCH")
+    img, meta = read_image(src)
+    with Image.open(src) as im:
+        assert np.array_equal(img >> 8, np.asarray(ImageOps.exif_transpose(im)))  # 8-bit view
+    assert img.shape == (photo.width, photo.height, 3) and meta["dpi"] == (200.0, 100.0)
 
     # an 8-bit format was asked for: rounded, with a warning, tags still carried as EXIF
     with caplog.at_level("WARNING", logger="clearzoom"):

@@ -118,6 +118,8 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
         raise InvalidInputError(f"{path}: no such file")
     try:
         with Image.open(path) as im:
+            # read before loading: Pillow applies a TIFF's orientation while loading, drops the tag
+            orientation = im.getexif().get(0x0112, 1)
             im.load()
             fmt = im.format
             oriented = ImageOps.exif_transpose(im)
@@ -129,7 +131,7 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
             jpeg = jpeg_info(im)
             meta = {"format": fmt, "icc_profile": im.info.get("icc_profile"), "exif": exif_bytes,
                     "jpeg_quality": jpeg.quality if jpeg is not None else None,
-                    "dpi": _dpi(im, transposed=im.getexif().get(0x0112) in (5, 6, 7, 8))}
+                    "dpi": _dpi(im, transposed=orientation in (5, 6, 7, 8))}
             if oriented.width == 0 or oriented.height == 0:
                 raise InvalidInputError(f"{path}: the image is empty (0 pixels)")
             frames = getattr(im, "n_frames", 1)
@@ -137,10 +139,10 @@ def read_image(path: str | os.PathLike) -> tuple[Image.Image | np.ndarray, dict]
                 _log.warning("%s: %d frames; only the first is upscaled", path, frames)
             header = _png_header(path) if fmt == "PNG" else None
             if header is not None and header[0] == 16 and header[1] in (2, 4, 6):
-                return _read_png16(path, im), meta
-            deep = _read_tiff16(path, im) if fmt == "TIFF" else None
+                return _orient_array(_read_png16(path), orientation), meta
+            deep = _read_tiff16(path) if fmt == "TIFF" else None
             if deep is not None:
-                return deep, meta
+                return _orient_array(deep, orientation), meta
             return oriented.copy(), meta
     except InvalidInputError:
         raise
@@ -176,17 +178,17 @@ def _dpi(im: Image.Image, *, transposed: bool) -> tuple[float, float] | None:
     return (y, x) if transposed else (x, y)
 
 
-def _read_png16(path: Path, original: Image.Image) -> np.ndarray:
+def _read_png16(path: Path) -> np.ndarray:
     import png  # pypng
 
     w, h, rows, info = png.Reader(filename=str(path)).asDirect()
-    arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(h, w, info["planes"])
-    return _orient_array(arr, original)
+    return np.vstack([np.asarray(r, dtype=np.uint16) for r in rows]).reshape(h, w, info["planes"])
 
 
-def _read_tiff16(path: Path, original: Image.Image) -> np.ndarray | None:
-    """The first page of a 16-bit colour or grey+alpha TIFF as ``(h, w, c)`` uint16, or None for
-    any other TIFF (Pillow reads those whole). Associated (premultiplied) alpha is undone."""
+def _read_tiff16(path: Path) -> np.ndarray | None:
+    """The first page of a 16-bit colour or grey+alpha TIFF as stored, ``(h, w, c)`` uint16, or
+    None for any other TIFF (Pillow reads those whole). Associated (premultiplied) alpha is
+    undone."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
@@ -203,12 +205,11 @@ def _read_tiff16(path: Path, original: Image.Image) -> np.ndarray | None:
         a = arr[..., -1:].astype(np.float64)
         color = np.where(a > 0, arr[..., :-1] * 65535.0 / np.maximum(a, 1), 0)
         arr[..., :-1] = np.clip(np.round(color), 0, 65535).astype(np.uint16)
-    return _orient_array(arr, original)
+    return arr
 
 
-def _orient_array(arr: np.ndarray, im: Image.Image) -> np.ndarray:
-    """Apply the EXIF orientation of ``im`` to a numpy array (for pixels Pillow cannot hold)."""
-    o = im.getexif().get(0x0112, 1)
+def _orient_array(arr: np.ndarray, o: int) -> np.ndarray:
+    """Apply EXIF orientation ``o`` to a numpy array (for pixels Pillow cannot hold)."""
     ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
            5: lambda a: a.transpose(1, 0, 2), 6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
            7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1], 8: lambda a: a.transpose(1, 0, 2)[::-1]}
