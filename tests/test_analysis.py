@@ -72,8 +72,11 @@ def test_sixteen_bit_alpha_icc_and_orientation(tmp_path, photo):
 
     tifffile.imwrite(tmp_path / "d.tif", np.dstack([arr] * 3), photometric="rgb")
     assert analyze_image(tmp_path / "d.tif").bit_depth == 16  # Pillow's mode there says RGB
-    photo.save(tmp_path / "p.tif")
-    assert analyze_image(tmp_path / "p.tif").bit_depth == 8
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo.save(tmp_path / "p.tif", exif=exif)
+    a = analyze_image(tmp_path / "p.tif")
+    assert a.bit_depth == 8 and a.exif_orientation == 6 and (a.width, a.height) == photo.size[::-1]
     rgba = photo.convert("RGBA")
     rgba.save(tmp_path / "a.png")
     assert analyze_image(tmp_path / "a.png").has_alpha

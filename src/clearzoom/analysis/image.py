@@ -80,11 +80,12 @@ def analyze_image(source: str | os.PathLike | bytes) -> ImageAnalysis:
         data, name = path.read_bytes(), str(path)
     try:
         im = Image.open(io.BytesIO(data))
+        # before loading: Pillow applies a TIFF's orientation while loading and drops the tag
+        orientation, stored = im.getexif().get(0x0112), im.size
         im.load()
     except (OSError, ValueError, Image.DecompressionBombError, struct.error) as exc:
         raise InvalidInputError(f"{name}: not a readable image ({exc})") from None
-    orientation = im.getexif().get(0x0112)
-    w, h = im.size
+    w, h = stored
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
