@@ -80,8 +80,11 @@ def analyze_image(source: str | os.PathLike | bytes) -> ImageAnalysis:
         data, name = path.read_bytes(), str(path)
     try:
         im = Image.open(io.BytesIO(data))
-        # before loading: Pillow applies a TIFF's orientation while loading and drops the tag
-        orientation, stored = im.getexif().get(0x0112), im.size
+        # before loading: Pillow applies a TIFF's orientation (its size already says so) while
+        # loading, and drops the tag
+        orientation = im.getexif().get(0x0112)
+        tags = getattr(im, "tag_v2", {})
+        stored = (tags[256], tags[257]) if im.format == "TIFF" and 256 in tags else im.size
         im.load()
     except (OSError, ValueError, Image.DecompressionBombError, struct.error) as exc:
         raise InvalidInputError(f"{name}: not a readable image ({exc})") from None
