@@ -8,8 +8,8 @@
 #   4. regenerate the model card (docs/models.md) and the README's models table;
 #   5. regenerate what shows the default model at work: the README figure, the web screenshot and
 #      the explain report of docs/explain/ (the README quotes an excerpt of its Markdown).
-# Then update the README's prose around the table and its excerpt of the report by hand. Point benchmarks/quality-tta.yaml
-# at clearzoom-jpeg, rerun it and update docs/self-ensemble.md.
+# Then update the README's prose around the table and its excerpt of the report by hand. Point
+# benchmarks/quality-tta.yaml at clearzoom-jpeg, rerun it and update docs/self-ensemble.md.
 #   bash scripts/ship_long_runs.sh [export|check|bench|card|docs|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -129,8 +129,8 @@ def _batch(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None,
 @click.option("--skip-existing", is_flag=True,
               help="Leave inputs whose output exists alone (to resume a batch).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fit, model_name, device,
-            precision, tile_lr, threads, jpeg_quality, input_quality, tta, overwrite,
+def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fit, model_name,
+            device, precision, tile_lr, threads, jpeg_quality, input_quality, tta, overwrite,
             skip_existing, quiet) -> None:
     """Magnify INPUT image(s) or the images in INPUT folder(s) by a scale or to an exact size,
     removing compression artifacts."""
