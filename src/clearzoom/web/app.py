@@ -241,8 +241,7 @@ class Service:
                           device=str(self.options.device), precision=self.options.precision,
                           max_output_pixels=self.cfg.max_output_pixels, tta=tta,
                           progress=lambda done, total: progress(done / total))
-            if isinstance(out, np.ndarray) and fmt != "png":  # 16-bit colour: only PNG keeps it
-                out = Image.fromarray((out.astype(np.float64) / 257).round().astype(np.uint8))
+            # 16-bit colour (a uint16 array) stays 16-bit in PNG; encode_image rounds it for JPEG/WebP
             data = imageio.encode_image(out, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt],
                                         icc_profile=e.meta.get("icc_profile"),
                                         exif=e.meta.get("exif"), dpi=e.meta.get("dpi"),
