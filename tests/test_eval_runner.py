@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from clearzoom.eval.runner import BenchConfig, BenchError, parse_degradation, psnr_cell, run_quality
-from conftest import BENCH
+from conftest import BENCH, make_tiny
 
 
 def test_bicubic_on_set5_and_resume(tmp_path):
@@ -125,6 +125,34 @@ def test_self_ensemble_is_a_method_of_its_own(tmp_path, tiny_skip_model):
     assert psnr[model + "+tta"] != psnr[model]
     with pytest.raises(BenchError, match="for models"):
         run_quality(BenchConfig(data=(folder,), methods=("bicubic+tta",), out_dir=tmp_path / "b"))
+
+
+def test_new_weights_under_the_same_name_are_measured_again(tmp_path, tiny_skip_model):
+    """A rerun after new weights are exported to the same file must not report the old ones."""
+    from clearzoom.checkpoints import save_native
+
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "bird.png").write_bytes((BENCH / "Set5" / "bird.png").read_bytes())
+    model = tmp_path / "m.safetensors"
+
+    def export(m):
+        save_native(model, spec=m.spec, state_dict=m.net.state_dict(), normalization=m.normalization)
+
+    export(tiny_skip_model)
+    cfg = BenchConfig(data=(folder,), scales=(3,), methods=("bicubic", str(model)), out_dir=tmp_path / "o")
+    first = {r["method"]: r["psnr_y"] for r in run_quality(cfg)}
+    calls = []
+    assert run_quality(cfg, progress=lambda d, t: calls.append(d)) and calls == []  # same weights: kept
+    export(make_tiny(seed=2, skip="bilinear"))
+    calls.clear()
+    second = {r["method"]: r["psnr_y"] for r in run_quality(cfg, progress=lambda d, t: calls.append(d))}
+    assert calls == [2]  # only the model's cell was measured again, not bicubic's
+    assert second["bicubic"] == first["bicubic"] and second[str(model)] != first[str(model)]
+    # a method the config no longer names leaves the summary, not the CSV
+    only = run_quality(BenchConfig(data=(folder,), scales=(3,), methods=("bicubic",), out_dir=tmp_path / "o"))
+    assert [r["method"] for r in only] == ["bicubic"]
+    assert str(model) in (tmp_path / "o" / "per_image.csv").read_text()
 
 
 def test_detailed_region_finds_the_texture():

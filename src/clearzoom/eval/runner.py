@@ -4,8 +4,11 @@ A benchmark is datasets x degradations x scales x methods. For each *cell* every
 evaluated by the protocol (:mod:`.protocol`) and its PSNR-Y, SSIM (Y), PSNR-B (Y) and seconds are
 recorded. Results go to ``OUT/per_image.csv`` (rewritten atomically after each cell, so an
 interrupted run resumes where it stopped: finished cells are not recomputed), ``OUT/summary.md``
-and ``OUT/results.json`` (means per cell: ``dataset, degradation, scale, method, psnr_y, ssim,
-psnr_b, seconds``).
+and ``OUT/results.json`` (means per cell of the config: ``dataset, degradation, scale, method,
+psnr_y, ssim, psnr_b, seconds``). ``OUT/methods.json`` records what each model method's results
+depend on (a hash of its weights file, and the precision): a method whose weights or precision
+changed since its cells were measured is measured again, so a rerun after new weights are
+exported never reports the old ones.
 
 Methods: ``bicubic`` (MATLAB-style), ``lanczos`` (Pillow, on the 8-bit LR), ``clearzoom:<name or
 path>`` or a bare path to a model file (clearzoom ``.safetensors`` or official LIIF ``.pth``).
@@ -15,6 +18,7 @@ Degradations: ``clean`` or ``jpeg:<quality>`` (4:2:0), applied to the LR image.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -163,6 +167,27 @@ def _method(name: str, precision: str, base: Path = Path(".")
     return lambda lr, hw, q: render_full(model, lr, hw, opts, jpeg_quality=q)
 
 
+def _fingerprint(name: str, precision: str, base: Path = Path(".")) -> str:
+    """What a method's results depend on besides the data and protocol: for a model, a hash of its
+    weights file and the precision; ``""`` for bicubic and Lanczos."""
+    name = name.removesuffix("+tta")
+    if name in ("bicubic", "lanczos"):
+        return ""
+    from ..models.pretrained import PRETRAINED
+
+    source = name.split(":", 1)[1] if name.startswith("clearzoom:") else name
+    if source in PRETRAINED:
+        path = PRETRAINED[source].path
+    else:
+        path = Path(source) if name.startswith("clearzoom:") or Path(source).is_absolute() \
+            else base / source
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()[:16]} {precision}"
+
+
 def _images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise BenchError(f"{folder}: dataset folder does not exist")
@@ -226,12 +251,23 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
         if int(s) != s or s < 1:
             raise BenchError(f"benchmark scales must be whole numbers >= 1, got {s}")
     methods = {m: _method(m, cfg.precision, cfg.base) for m in cfg.methods}
+    prints = {m: _fingerprint(m, cfg.precision, cfg.base) for m in cfg.methods}
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = cfg.out_dir / "per_image.csv"
+    csv_path, prints_path = cfg.out_dir / "per_image.csv", cfg.out_dir / "methods.json"
     rows: list[dict] = []
     if csv_path.exists():
         with open(csv_path, newline="") as f:
             rows = list(csv.DictReader(f))
+    # a folder from before methods.json: its results are trusted as they are
+    measured = json.loads(prints_path.read_text()) if prints_path.exists() else {
+        r["method"]: prints.get(r["method"], "") for r in rows}
+    stale = {m for m in cfg.methods if m in measured and measured[m] != prints[m]}
+    if stale:
+        log.info("measuring again (weights or precision changed): %s", ", ".join(sorted(stale)))
+        rows = [r for r in rows if r["method"] not in stale]
+        write_atomic(csv_path, _csv_text(rows))  # before methods.json: an interrupt loses no truth
+    measured.update(prints)
+    write_atomic(prints_path, json.dumps(measured, indent=1, sort_keys=True) + "\n")
     done = {(r["dataset"], r["degradation"], str(r["scale"]), r["method"]) for r in rows}
     cells = [(ds, deg, s, m) for ds in datasets for deg in cfg.degradations for s in cfg.scales
              for m in cfg.methods]
@@ -266,7 +302,10 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
                 progress(finished, total)
         rows.extend(cell_rows)
         write_atomic(csv_path, _csv_text(rows))
-    summary = summarise(rows)
+    # rows of cells the config no longer names stay in the CSV, out of the summary
+    wanted = {(ds, deg, str(s), m) for ds, deg, s, m in cells}
+    summary = summarise([r for r in rows
+                         if (r["dataset"], r["degradation"], str(r["scale"]), r["method"]) in wanted])
     write_atomic(cfg.out_dir / "results.json", json.dumps(summary, indent=1) + "\n")
     write_atomic(cfg.out_dir / "summary.md", markdown_table(summary) + "\n## Beside the published"
                   " numbers\n\n" + published_beside(summary))
