@@ -258,9 +258,10 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
     if csv_path.exists():
         with open(csv_path, newline="") as f:
             rows = list(csv.DictReader(f))
-    # a folder from before methods.json: its results are trusted as they are
+    # a folder from before methods.json: the config's methods are trusted as they are; others are
+    # recorded as unknown, so they are measured again if a config names them later
     measured = json.loads(prints_path.read_text()) if prints_path.exists() else {
-        r["method"]: prints.get(r["method"], "") for r in rows}
+        r["method"]: prints.get(r["method"], "unknown") for r in rows}
     stale = {m for m in cfg.methods if m in measured and measured[m] != prints[m]}
     if stale:
         log.info("measuring again (weights or precision changed): %s", ", ".join(sorted(stale)))
