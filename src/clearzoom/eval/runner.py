@@ -266,7 +266,8 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
     if stale:
         log.info("measuring again (weights or precision changed): %s", ", ".join(sorted(stale)))
         rows = [r for r in rows if r["method"] not in stale]
-        write_atomic(csv_path, _csv_text(rows))  # before methods.json: an interrupt loses no truth
+        # written before methods.json, so an interrupted run never pairs old rows with new weights
+        write_atomic(csv_path, _csv_text(rows))
     measured.update(prints)
     write_atomic(prints_path, json.dumps(measured, indent=1, sort_keys=True) + "\n")
     done = {(r["dataset"], r["degradation"], str(r["scale"]), r["method"]) for r in rows}
