@@ -19,11 +19,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
 from clearzoom.atomic import write_atomic  # noqa: E402
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.eval.published import PUBLISHED  # noqa: E402
 from clearzoom.eval.runner import psnr_cell  # noqa: E402
 from clearzoom.models.pretrained import DEFAULT_MODEL, PRETRAINED  # noqa: E402
+from readme_blocks import replace_block  # noqa: E402
 
 def jpeg_targets(rows: list[dict], model: str = "clearzoom:clearzoom-jpeg",
                  twin: str = "clearzoom:clearzoom-clean") -> list[tuple[str, str, bool]]:
@@ -356,13 +358,7 @@ def readme_table(rows: list[dict], models: tuple[str, ...] = README_MODELS) -> l
 
 def update_readme(table: list[str], readme: Path = ROOT / "README.md") -> bool:
     """Replace the table between the README's models-table markers; False if it has none."""
-    text = readme.read_text()
-    if _README_BEGIN not in text or _README_END not in text:
-        return False
-    head, rest = text.split(_README_BEGIN, 1)
-    tail = rest.split(_README_END, 1)[1]
-    write_atomic(readme, head + _README_BEGIN + "\n" + "\n".join(table) + "\n" + _README_END + tail)
-    return True
+    return replace_block(readme, _README_BEGIN, _README_END, table)
 
 
 def main() -> None:

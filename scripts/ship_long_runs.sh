@@ -7,9 +7,9 @@
 #      render speed (pause any training first: timings need a quiet machine);
 #   4. regenerate the model card (docs/models.md) and the README's models table;
 #   5. regenerate what shows the default model at work: the README figure, the web screenshot and
-#      the explain report of docs/explain/ (the README quotes an excerpt of its Markdown).
-# Then update the README's prose around the table and its excerpt of the report by hand. Point
-# benchmarks/quality-tta.yaml at clearzoom-jpeg, rerun it and update docs/self-ensemble.md.
+#      the explain report of docs/explain/, and the README's excerpt of that report.
+# Then update the README's prose around the table by hand, rerun benchmarks/quality-tta.yaml and
+# update docs/self-ensemble.md.
 #   bash scripts/ship_long_runs.sh [export|check|bench|card|docs|all]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,4 +64,5 @@ if [[ $step == docs || $step == all ]]; then
   for ext in md html json; do
     $cz explain examples/osprey-small.jpg --scale 4 -o docs/explain/osprey-small.$ext --threads 2 --overwrite
   done
+  $py scripts/quote_explain_report.py
 fi

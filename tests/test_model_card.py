@@ -108,3 +108,34 @@ def test_the_readme_table_leaves_out_what_was_not_measured_and_is_replaced_in_pl
         f"\n{mc._README_END}\noutro\n"
     readme.write_text("no markers\n")
     assert not mc.update_readme(table, readme)
+
+
+@pytest.fixture(scope="module")
+def qe():
+    spec = importlib.util.spec_from_file_location("quote_explain_report",
+                                                  ROOT / "scripts/quote_explain_report.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_readme_quotes_the_committed_explain_report(qe):
+    """The README's excerpt is the one generated from docs/explain/osprey-small.md."""
+    lines = qe.excerpt(qe.REPORT.read_text())
+    assert lines[0].startswith("> **Task:** JPEG-compressed photo") and len(lines) > 8
+    readme = (ROOT / "README.md").read_text()
+    assert f"{qe.BEGIN}\n" + "\n".join(lines) + f"\n{qe.END}" in readme, \
+        "README is stale: run scripts/quote_explain_report.py"
+
+
+def test_the_excerpt_names_the_slowest_stage_and_refuses_other_markdown(qe):
+    report = ("**Task:** enlarge\n## 2. Workflow\nTotal 2.000 s; the stages account for 1.900 s.\n\n"
+              "| stage | shape | parameters | MACs | calls | seconds | share | what |\n|---|---|---|---|---|---|---|---|\n"
+              "| encoder | 1×2 | 10 | 1 G | 1 | 0.500 | 26.3% | codes |\n"
+              "| MLP decoder | 1×3 | 20 | 2 G | 9 | 1.400 | 73.7% | colours |\n## 3. Result\n| a | b |\n")
+    lines = qe.excerpt(report)
+    assert "> | encoder | 1×2 | 10 | 1 G | 1 | 0.500 | 26.3% |" in lines
+    assert lines[-1] == ("> Total 2.000 s, of which the stages account for 1.900 s. Most of the time "
+                         "goes to the MLP decoder.")
+    with pytest.raises(ValueError, match="not an explain report"):
+        qe.excerpt("**Task:** x\n## 2. Workflow\nno table\n## 3. Result\n")

@@ -27,7 +27,7 @@ PRETRAINED: dict[str, Pretrained] = {
             "clearzoom-jpeg",
             "clearzoom-jpeg.safetensors",
             "JPEG-aware LIIF (EDSR 32x8 + MLP 128x4, bilinear skip, 0.25 M params, told the input's "
-            "JPEG quality), trained over 10 CPU-hours on clean and JPEG inputs; removes compression "
+            "JPEG quality), trained for 16 CPU-hours on clean and JPEG inputs; removes compression "
             "artifacts while it enlarges",
         ),
         Pretrained(
