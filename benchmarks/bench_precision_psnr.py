@@ -1,4 +1,4 @@
-"""PSNR of the default precision against exact fp32, on the shipped model (Set5/Set14).
+"""PSNR of the default precision against exact fp32, on the default model (Set5/Set14).
 
     .venv/bin/python benchmarks/bench_precision_psnr.py --out benchmarks/results/precision_psnr.json
 
@@ -23,6 +23,7 @@ from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.eval.protocol import evaluate_image, is_gray, load_rgb  # noqa: E402
 from clearzoom.inference.engine import (  # noqa: E402
     RenderOptions, cpu_has_fast_bf16, resolve_precision)
+from clearzoom.models.pretrained import DEFAULT_MODEL  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "data" / "bench"
 
@@ -46,7 +47,7 @@ def evaluate(model, sets: list[str], cases: list[tuple[int, int | None]], precis
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="clearzoom-small")
+    ap.add_argument("--model", default=DEFAULT_MODEL, help="a model name or file (default: %(default)s)")
     ap.add_argument("--precision", default="auto", help="the precision compared with fp32")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()

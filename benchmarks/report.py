@@ -47,8 +47,9 @@ def main() -> None:
         d = json.loads(path.read_text())
         m = d["meta"]
         compared = m.get("compared")  # named since --precision; older records measured the default
-        title = (f"PSNR of {compared} against fp32 ({path.name})" if compared else
-                 "PSNR of the default precision against fp32 (shipped model, PSNR-Y, LIIF rules)")
+        model = m.get("model", "the shipped model")
+        title = (f"PSNR of {compared} against fp32, {model} ({path.name})" if compared else
+                 f"PSNR of the default precision against fp32 ({model}, PSNR-Y, LIIF rules)")
         bf16 = f"  \n*native bf16: {m['cpu_bf16']}*" if "cpu_bf16" in m else ""
         parts += [f"## {title}", "", meta_line(m) + bf16, "",
                   table(d["rows"], [("set", "set"), ("scale", "scale"), ("input", "degradation"),
