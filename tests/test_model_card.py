@@ -9,12 +9,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def mc():
-    spec = importlib.util.spec_from_file_location("make_model_card", ROOT / "scripts/make_model_card.py")
+def _script(name: str):
+    """A module of scripts/, loaded from its file."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+@pytest.fixture(scope="module")
+def mc():
+    return _script("make_model_card")
 
 
 def _rows(jpeg: dict, twin: dict, bicubic: dict) -> list[dict]:
@@ -112,11 +117,7 @@ def test_the_readme_table_leaves_out_what_was_not_measured_and_is_replaced_in_pl
 
 @pytest.fixture(scope="module")
 def qe():
-    spec = importlib.util.spec_from_file_location("quote_explain_report",
-                                                  ROOT / "scripts/quote_explain_report.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _script("quote_explain_report")
 
 
 def test_the_readme_quotes_the_committed_explain_report(qe):

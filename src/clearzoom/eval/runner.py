@@ -137,19 +137,33 @@ def parse_degradation(text: str) -> int | None:
     raise BenchError(f"unknown degradation {text!r} (use clean or jpeg:<1..100>)")
 
 
-def _method(name: str, precision: str, base: Path = Path(".")
-            ) -> Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor]:
-    """``fn(lr, hw, jpeg_quality)``: the method's ``hw`` output from ``lr``; ``jpeg_quality`` (or
-    None when clean) is what a JPEG-aware model would read from the file. A model's name may end
-    in ``+tta`` (self-ensemble: the mean of 8 flipped/transposed renders)."""
+def _parse_method(name: str, base: Path = Path(".")) -> tuple[str, bool]:
+    """``(what renders, with self-ensemble)`` for a method name: ``bicubic``, ``lanczos``, or the
+    model name or file that ``load_model`` takes (a bare path is relative to ``base``)."""
     tta = name.endswith("+tta")
     if tta:
         name = name[:-len("+tta")]
         if name in ("bicubic", "lanczos"):
             raise BenchError(f"{name}+tta: self-ensemble is for models, not {name}")
-    if name == "bicubic":
+    if name in ("bicubic", "lanczos"):
+        return name, False
+    if name.startswith("clearzoom:"):
+        return name.split(":", 1)[1], tta
+    source = name if Path(name).is_absolute() else str(base / name)
+    if not Path(source).is_file():
+        raise BenchError(f"unknown method {name!r} (use bicubic, lanczos, clearzoom:<model> or a model file)")
+    return source, tta
+
+
+def _method(name: str, precision: str, base: Path = Path(".")
+            ) -> Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor]:
+    """``fn(lr, hw, jpeg_quality)``: the method's ``hw`` output from ``lr``; ``jpeg_quality`` (or
+    None when clean) is what a JPEG-aware model would read from the file. A model's name may end
+    in ``+tta`` (self-ensemble: the mean of 8 flipped/transposed renders)."""
+    source, tta = _parse_method(name, base)
+    if source == "bicubic":
         return lambda lr, hw, q: bicubic_up(lr, hw)
-    if name == "lanczos":
+    if source == "lanczos":
         def lanczos(lr: torch.Tensor, hw: tuple[int, int], q: int | None) -> torch.Tensor:
             arr = (lr.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
             out = Image.fromarray(arr).resize((hw[1], hw[0]), Image.LANCZOS)
@@ -157,11 +171,6 @@ def _method(name: str, precision: str, base: Path = Path(".")
         return lanczos
     from ..checkpoints.loading import load_model
 
-    source = name.split(":", 1)[1] if name.startswith("clearzoom:") else name
-    if not name.startswith("clearzoom:") and not Path(source).is_absolute():
-        source = str(base / source)
-    if not name.startswith("clearzoom:") and not Path(source).is_file():
-        raise BenchError(f"unknown method {name!r} (use bicubic, lanczos, clearzoom:<model> or a model file)")
     model = load_model(source)
     opts = RenderOptions(precision=resolve_precision(precision, torch.device("cpu")), tta=tta)
     return lambda lr, hw, q: render_full(model, lr, hw, opts, jpeg_quality=q)
@@ -170,22 +179,22 @@ def _method(name: str, precision: str, base: Path = Path(".")
 def _fingerprint(name: str, precision: str, base: Path = Path(".")) -> str:
     """What a method's results depend on besides the data and protocol: for a model, a hash of its
     weights file and the precision; ``""`` for bicubic and Lanczos."""
-    name = name.removesuffix("+tta")
-    if name in ("bicubic", "lanczos"):
+    source, _ = _parse_method(name, base)
+    if source in ("bicubic", "lanczos"):
         return ""
     from ..models.pretrained import PRETRAINED
 
-    source = name.split(":", 1)[1] if name.startswith("clearzoom:") else name
-    if source in PRETRAINED:
-        path = PRETRAINED[source].path
-    else:
-        path = Path(source) if name.startswith("clearzoom:") or Path(source).is_absolute() \
-            else base / source
+    path = PRETRAINED[source].path if source in PRETRAINED else Path(source)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return f"sha256:{digest.hexdigest()[:16]} {precision}"
+
+
+def _cell(row: dict) -> tuple[str, str, str, str]:
+    """The cell a CSV row belongs to: (dataset, degradation, scale as text, method)."""
+    return row["dataset"], row["degradation"], str(row["scale"]), row["method"]
 
 
 def _images(folder: Path) -> list[Path]:
@@ -270,7 +279,7 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
         write_atomic(csv_path, _csv_text(rows))
     measured.update(prints)
     write_atomic(prints_path, json.dumps(measured, indent=1, sort_keys=True) + "\n")
-    done = {(r["dataset"], r["degradation"], str(r["scale"]), r["method"]) for r in rows}
+    done = {_cell(r) for r in rows}
     cells = [(ds, deg, s, m) for ds in datasets for deg in cfg.degradations for s in cfg.scales
              for m in cfg.methods]
     total = sum(len(datasets[c[0]]) for c in cells)
@@ -306,8 +315,7 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
         write_atomic(csv_path, _csv_text(rows))
     # rows of cells the config no longer names stay in the CSV, out of the summary
     wanted = {(ds, deg, str(s), m) for ds, deg, s, m in cells}
-    summary = summarise([r for r in rows
-                         if (r["dataset"], r["degradation"], str(r["scale"]), r["method"]) in wanted])
+    summary = summarise([r for r in rows if _cell(r) in wanted])
     write_atomic(cfg.out_dir / "results.json", json.dumps(summary, indent=1) + "\n")
     write_atomic(cfg.out_dir / "summary.md", markdown_table(summary) + "\n## Beside the published"
                   " numbers\n\n" + published_beside(summary))
