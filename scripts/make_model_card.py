@@ -65,7 +65,7 @@ CARDS: dict[str, dict] = {
         "bench": ["docs/results/bench-models-scales", "docs/results/bench-models-jpeg"],
         "bench_command": "clearzoom bench quality --config benchmarks/quality-models-scales.yaml; "
                          "clearzoom bench quality --config benchmarks/quality-models-jpeg.yaml",
-        "run": "runs/clearzoom-jpeg",
+        "run": "docs/results/training/clearzoom-jpeg",
         "config": "configs/clearzoom-jpeg.yaml",
         "train_command": "bash scripts/train_long.sh",
         "data": _TRAIN_DATA,
@@ -80,7 +80,7 @@ CARDS: dict[str, dict] = {
         "bench": ["docs/results/bench-models-scales", "docs/results/bench-models-jpeg"],
         "bench_command": "clearzoom bench quality --config benchmarks/quality-models-scales.yaml; "
                          "clearzoom bench quality --config benchmarks/quality-models-jpeg.yaml",
-        "run": "runs/clearzoom-clean",
+        "run": "docs/results/training/clearzoom-clean",
         "config": "configs/clearzoom-clean.yaml",
         "train_command": "bash scripts/train_long.sh",
         "data": _TRAIN_DATA,
@@ -93,7 +93,7 @@ CARDS: dict[str, dict] = {
     "clearzoom-small": {
         "bench": ["docs/results/bench-clearzoom-small"],
         "bench_command": "clearzoom bench quality --config benchmarks/quality-default.yaml",
-        "run": "runs/first-model",
+        "run": "docs/results/training/clearzoom-small",
         "train_command": "python scripts/train_first_model.py --minutes 60 --threads 1",
         "data": _TRAIN_DATA,
         "limits": [
@@ -293,7 +293,7 @@ def _planned_steps(info: dict) -> int | None:
 
 def _progress(name: str, info: dict, *, targets: bool = False) -> list[str]:
     """The long run's measurements along the way (``runs/progress.jsonl``), if it has any."""
-    log = ROOT / "runs/progress.jsonl"
+    log = ROOT / "docs/results/training/progress.jsonl"
     key = "jpeg" if name == "clearzoom-jpeg" else "clean"
     recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()] if log.exists() else []
     recs = [r for r in recs if key in r and any(c.startswith(name + " ") for c in r["gains"])]

@@ -65,14 +65,14 @@ def test_a_shipped_models_card_comes_from_its_bench_results(mc):
 
 def test_a_model_in_training_points_to_the_notes_only_while_a_target_is_not_met(mc, tmp_path, monkeypatch):
     monkeypatch.setattr(mc, "ROOT", tmp_path)
-    (tmp_path / "runs").mkdir()
+    (tmp_path / "docs/results/training").mkdir(parents=True)
     info = dict(mc.CARDS["clearzoom-jpeg"])
 
     def section(met: list[bool]) -> str:
         rec = {"date": "2026-12-02T10:00", "jpeg": {"steps": 100, "cpu_hours": 0.1},
                "gains": {"clearzoom-jpeg Set5 x4 jpeg:30": 0.97},
                "targets": [{"target": f"t{i}", "measured": "x", "met": ok} for i, ok in enumerate(met)]}
-        (tmp_path / "runs/progress.jsonl").write_text(json.dumps(rec) + "\n")
+        (tmp_path / "docs/results/training/progress.jsonl").write_text(json.dumps(rec) + "\n")
         return "\n".join(mc.in_training("clearzoom-jpeg", info))
 
     assert "| t1 | x | **no** |" in section([True, False])
