@@ -24,7 +24,8 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.checkpoints import load_model  # noqa: E402
-from clearzoom.inference.engine import RenderOptions, cpu_has_fast_bf16, render_color  # noqa: E402
+from clearzoom.inference.engine import RenderOptions, render_color  # noqa: E402
+from clearzoom.precision import cpu_has_fast_bf16  # noqa: E402
 
 OFFICIAL = ROOT.parent / "shared" / "fixtures" / "liif-official" / "edsr-baseline-liif-random-seed0.pth"
 

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.eval.protocol import evaluate_image, is_gray, load_rgb  # noqa: E402
-from clearzoom.inference.engine import (  # noqa: E402
-    RenderOptions, cpu_has_fast_bf16, resolve_precision)
+from clearzoom.inference.engine import RenderOptions  # noqa: E402
+from clearzoom.precision import cpu_has_fast_bf16, resolve_precision  # noqa: E402
 from clearzoom.models.pretrained import DEFAULT_MODEL  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "data" / "bench"

@@ -34,7 +34,8 @@ from benchmarks.reference_liif import reference_query_rgb  # noqa: E402
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.coords import make_coord  # noqa: E402
 from clearzoom.eval.speed import centred_window, cpu_name  # noqa: E402
-from clearzoom.inference.engine import RenderOptions, render_color, resolve_precision  # noqa: E402
+from clearzoom.inference.engine import RenderOptions, render_color  # noqa: E402
+from clearzoom.precision import resolve_precision  # noqa: E402
 
 OFFICIAL = ROOT.parent / "shared" / "fixtures" / "liif-official" / "edsr-baseline-liif-random-seed0.pth"
 

@@ -84,7 +84,7 @@ def test_bf16_autocast_stays_close_to_fp32(request, model_name, official_input):
 
 
 def test_precision_and_device_resolution():
-    from clearzoom.inference.engine import resolve_device, resolve_precision
+    from clearzoom.precision import resolve_device, resolve_precision
 
     cpu = torch.device("cpu")
     assert resolve_precision("fp32", cpu) == "fp32"

@@ -15,10 +15,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._version import __version__
 from .errors import (CheckpointError, ClearZoomError, InvalidInputError, InvalidTargetError,
                      UnknownModelError)
-
-__version__ = "0.1.0"
 
 _LAZY = {
     "Model": "clearzoom.models.model",

@@ -138,7 +138,8 @@ def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fi
 
     from ..checkpoints.loading import load_model
     from ..inference.api import resolve_input_quality, upscale_file
-    from ..inference.engine import DEFAULT_TILE_LR, resolve_device
+    from ..inference.engine import DEFAULT_TILE_LR
+    from ..precision import resolve_device
 
     if (output is None) == (out_dir is None):
         raise click.UsageError("give exactly one of -o/--output or --out-dir")

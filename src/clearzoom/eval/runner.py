@@ -34,7 +34,8 @@ from PIL import Image
 from ..atomic import write_atomic
 from ..data.degrade import quantize
 from ..errors import ClearZoomError
-from ..inference.engine import RenderOptions, resolve_precision
+from ..inference.engine import RenderOptions
+from ..precision import resolve_precision
 from ..inference.imageio import find_images
 from .metrics import psnr_b, ssim
 from .protocol import (bicubic_up, is_gray, load_rgb, make_lr, measured_channel, psnr_div2k, psnr_matlab,

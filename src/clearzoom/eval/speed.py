@@ -35,7 +35,7 @@ def cpu_name() -> str:
 
 
 def machine_info() -> dict:
-    from ..inference.engine import cpu_has_fast_bf16
+    from ..precision import cpu_has_fast_bf16
 
     return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -64,7 +64,8 @@ def centred_window(out_hw: tuple[int, int], max_px: int) -> tuple[int, int, int,
 
 def _measure(case: SpeedCase) -> dict:
     from ..checkpoints.loading import load_model
-    from ..inference.engine import RenderOptions, render_color, resolve_precision
+    from ..inference.engine import RenderOptions, render_color
+    from ..precision import resolve_precision
 
     torch.set_num_threads(case.threads)
     model = load_model(case.model)

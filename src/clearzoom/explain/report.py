@@ -23,14 +23,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .. import __version__
+from .._version import __version__
 from ..analysis import analyze_image, blockiness, describe_task
 from ..checkpoints.loading import load_model
 from ..eval.figures import detailed_region
 from ..inference import imageio
 from ..inference.api import upscale
-from ..inference.engine import resolve_device
-from ..inference.trace import Trace
+from ..precision import resolve_device
+from ..trace import Trace
 
 __all__ = ["ExplainResult", "REPORT_FORMAT", "explain", "load_references"]
 

@@ -19,10 +19,10 @@ from ..checkpoints.loading import load_model
 from ..errors import InvalidInputError
 from ..models.model import Model
 from . import imageio
-from .engine import (DEFAULT_CHUNK_QUERIES, DEFAULT_TILE_LR, RenderOptions, render_alpha,
-                     render_color, resolve_device, resolve_precision)
+from ..precision import resolve_device, resolve_precision
+from ..trace import NO_TRACE, Trace
+from .engine import DEFAULT_CHUNK_QUERIES, DEFAULT_TILE_LR, RenderOptions, render_alpha, render_color
 from .target import MAX_OUTPUT_PIXELS, resolve_target
-from .trace import NO_TRACE, Trace
 
 __all__ = ["upscale", "upscale_file"]
 
@@ -89,7 +89,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         threads: CPU threads to use (torch's default when None).
         max_output_pixels: refuse renders larger than this.
         progress: called as ``progress(tiles_done, tiles_total)``.
-        trace: a :class:`~clearzoom.inference.trace.Trace` that records every stage run (shapes,
+        trace: a :class:`~clearzoom.trace.Trace` that records every stage run (shapes,
             MACs, seconds) for ``clearzoom explain``.
         input_quality: the JPEG quality the input was compressed at, told to JPEG-aware models:
             ``"auto"`` reads it from a PIL JPEG's quantization tables (clean for anything else),

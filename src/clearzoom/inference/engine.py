@@ -11,7 +11,6 @@ projected codes (:meth:`LIIF.project`), never from a 3x3-unfolded feature map.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -24,62 +23,17 @@ from ..models.liif import bilinear_sample, jpeg_strength
 from ..models.model import Model
 from .dihedral import DIHEDRAL
 from .tiling import Tile, TilePlan, plan_tiles
-from .trace import NO_TRACE, Trace, conv_macs
+from ..precision import autocast, resolve_device, resolve_precision
+from ..trace import NO_TRACE, Trace, conv_macs
 
 __all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "encode_features",
-           "render_alpha", "render_color", "render_from_features", "resolve_device",
-           "resolve_precision"]
+           "render_alpha", "render_color", "render_from_features"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TILE_LR = 384  # LR pixels per tile side: larger tiles waste less encoder work on halos
 MAX_TILE_OUT_SIDE = 2048  # output pixels per tile side, at most (memory of one tile's result)
 DEFAULT_CHUNK_QUERIES = 2048  # measured: small chunks stay in cache (benchmarks/)
-PRECISIONS = ("auto", "fp32", "int8", "bf16", "fp16")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``auto``/None -> CUDA if available, else CPU."""
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but CUDA is not available")
-    return dev
-
-
-def cpu_has_fast_bf16() -> bool:
-    """True when oneDNN reports native bf16 on this CPU (AVX-512 BF16 / AMX).
-
-    Without it, bf16 matmuls are emulated and much slower than fp32 (measured 50x on an AVX2-only
-    EPYC, see benchmarks/), so ``auto`` keeps fp32 there.
-    """
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # pragma: no cover - older/odd builds
-        return False
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> fp16 on CUDA, bf16 on CPUs with native bf16, int8 on other CPUs.
-
-    ``int8`` quantises only the MLP's hidden layers (dynamic int8, fbgemm), which carry most of the
-    work; everything else stays fp32. ``fp32`` is exact. The PSNR cost of each is measured in
-    benchmarks/ (``auto`` must stay within 0.05 dB of fp32).
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "fp16"
-    if cpu_has_fast_bf16():
-        return "bf16"
-    return "int8" if _int8_available() else "fp32"
-
-
-def _int8_available() -> bool:
-    return "fbgemm" in torch.backends.quantized.supported_engines
 
 
 _QUANTIZE_LOCK = threading.Lock()
@@ -97,13 +51,6 @@ def int8_hidden_layers(net) -> list[torch.nn.Module]:
         q = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(*linears),
                                                    {torch.nn.Linear}, dtype=torch.qint8)
     return list(q)
-
-
-def _autocast(precision: str, device: torch.device):
-    if precision in ("fp32", "int8"):
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -139,7 +86,7 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
         window: ``(y0, x0, h, w)`` of the output to render; the whole output when ``None``.
         options: device, precision, tile and chunk sizes, self-ensemble.
         on_tile: called as ``on_tile(done, total)`` after each tile (progress).
-        trace: a :class:`~clearzoom.inference.trace.Trace` to record the stages run (shapes,
+        trace: a :class:`~clearzoom.trace.Trace` to record the stages run (shapes,
             MACs, seconds), or None.
         jpeg_quality: the JPEG quality the input was compressed at (None: clean), which a
             JPEG-aware model (``condition="jpeg"``) is told; other models ignore it.
@@ -167,7 +114,7 @@ def render_color(model: Model, color: torch.Tensor, out_hw: tuple[int, int],
                      "chunk_queries": options.chunk_queries})
     if options.tta:
         tr.facts["self_ensemble"] = f"mean of {len(DIHEDRAL)} renders (flips and transposes)"
-    with torch.inference_mode(), _autocast(options.precision, dev):
+    with torch.inference_mode(), autocast(options.precision, dev):
         for n, tile in enumerate(plan.tiles):
             if options.tta:
                 rgb = _render_tile_tta(model, color, tile, out_hw, options, hidden, strength, tr)
@@ -282,7 +229,7 @@ def encode_features(model: Model, color: torch.Tensor, *,
     plan = plan_tiles((h, w), (h, w), (0, 0, h, w), tile_lr=options.tile_lr,
                       halo=net.encoder.receptive_radius)
     out = None
-    with torch.inference_mode(), _autocast(options.precision if options.precision != "int8"
+    with torch.inference_mode(), autocast(options.precision if options.precision != "int8"
                                            else "fp32", dev):
         for tile in plan.tiles:
             ty, tx = tile.y, tile.x
@@ -317,7 +264,7 @@ def render_from_features(model: Model, feat: torch.Tensor, color: torch.Tensor,
     hidden = int8_hidden_layers(net) if options.precision == "int8" else None
     wy0, wx0, wh, ww = window
     result = torch.empty(3, wh, ww)
-    with torch.inference_mode(), _autocast(options.precision, dev):
+    with torch.inference_mode(), autocast(options.precision, dev):
         inp = ((color.to(dev) - norm.inp_sub) / norm.inp_div).unsqueeze(0)
         for tile in plan.tiles:
             rgb = _decode_tile(model, feat, inp, (0, 0), tile, (h, w), out_hw, options, hidden,

@@ -170,12 +170,12 @@ class LIIF(nn.Module):
             offset: ``(y, x)`` of ``proj[..., 0, 0]`` inside the whole grid.
             hidden_layers: replacements for the MLP's hidden Linear layers (all but the first and
                 the last), e.g. int8-quantised copies; the module's own when ``None``.
-            trace: a :class:`~clearzoom.inference.trace.Trace` recording the local-ensemble and
+            trace: a :class:`~clearzoom.trace.Trace` recording the local-ensemble and
                 MLP stages, or None.
 
         Shape: returns ``(B, Q, 3)``.
         """
-        from ..inference.trace import NO_TRACE
+        from ..trace import NO_TRACE
 
         tr = trace if trace is not None else NO_TRACE
         bsz, h, w, n_hidden = proj.shape

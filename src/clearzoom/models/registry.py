@@ -3,7 +3,9 @@
 A *spec* is ``{"name": str, "args": dict}``, exactly as in the official LIIF configs and checkpoints,
 so an official spec such as ``{"name": "liif", "args": {"encoder_spec": {"name": "edsr-baseline",
 ...}}}`` resolves unchanged. Models are registered by the modules that define them; nothing is
-discovered by scanning files, and a name can be registered only once.
+discovered by scanning files, and a name can be registered only once. The built-in models
+register when the ``clearzoom.models`` package is imported (its ``__init__`` imports them), so this
+file imports no model: no import loop.
 """
 
 from __future__ import annotations
@@ -34,13 +36,11 @@ def register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn
 
 def registered_names() -> list[str]:
     """The spec names that :func:`make` understands, sorted."""
-    _ensure_builtin_models()
     return sorted(_REGISTRY)
 
 
 def make(spec: dict[str, Any], args: dict[str, Any] | None = None) -> nn.Module:
     """Build the module that ``spec`` describes; ``args`` override/extend ``spec['args']``."""
-    _ensure_builtin_models()
     if not isinstance(spec, dict) or "name" not in spec:
         raise UnknownModelError(f"a model spec must be a mapping with a 'name', got {spec!r}")
     name = spec["name"]
@@ -55,8 +55,3 @@ def make(spec: dict[str, Any], args: dict[str, Any] | None = None) -> nn.Module:
         return _REGISTRY[name](**model_args)
     except TypeError as exc:  # wrong or missing arguments in the spec
         raise UnknownModelError(f"bad arguments for model {name!r}: {exc}") from None
-
-
-def _ensure_builtin_models() -> None:
-    # The built-in models register themselves on import; importing here keeps `import clearzoom` light.
-    from . import edsr, liif, mlp, rdn  # noqa: F401

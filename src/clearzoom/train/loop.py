@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from ..atomic import write_atomic
 from ..errors import ConfigError, UnknownModelError
-from ..inference.engine import _autocast
+from ..precision import autocast, cpu_has_fast_bf16
 from ..models import registry
 from ..models.configs import Normalization
 from ..models.model import Model
@@ -82,8 +82,6 @@ def resolve_train_precision(precision: str, device: torch.device) -> str:
         return precision
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    from ..inference.engine import cpu_has_fast_bf16
-
     return "bf16" if cpu_has_fast_bf16() else "fp32"
 
 
@@ -407,7 +405,7 @@ def _train(cfg: TrainConfig, out: Path, resume: Path | None, stop_at_step: int |
             for g in opt.param_groups:
                 g["lr"] = lr_now
             strength = batch.strength.to(device, non_blocking=True)
-            with _autocast(precision, device):
+            with autocast(precision, device):
                 pred = model_for_ddp(inp, coord, cell, strength)
             loss = F.l1_loss(pred.float(), gt)
             opt.zero_grad(set_to_none=True)

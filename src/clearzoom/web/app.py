@@ -41,8 +41,8 @@ from ..checkpoints.loading import load_model
 from ..errors import ClearZoomError, InvalidTargetError
 from ..inference import imageio
 from ..inference.api import upscale
-from ..inference.engine import (RenderOptions, encode_features, render_from_features,
-                                resolve_device, resolve_precision)
+from ..inference.engine import RenderOptions, encode_features, render_from_features
+from ..precision import resolve_device, resolve_precision
 from ..inference.target import resolve_target
 from ..models.model import Model
 from .deepzoom import Pyramid
@@ -419,6 +419,6 @@ def create_app(cfg: WebConfig = WebConfig(), model: Model | None = None):
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
