@@ -26,7 +26,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.eval.metrics import psnr  # noqa: E402
-from clearzoom.inference.imageio import find_images  # noqa: E402
+from clearzoom.imageio import find_images  # noqa: E402
 
 
 def _tensor(im: Image.Image) -> torch.Tensor:

@@ -8,7 +8,7 @@ from PIL import Image, ImageCms, ImageOps
 
 import clearzoom
 from clearzoom.errors import InvalidInputError, InvalidTargetError
-from clearzoom.inference.imageio import encode_image, read_image, write_image
+from clearzoom.imageio import ImageMeta, encode_image, read_image, write_image
 from clearzoom.inference.target import resolve_target
 
 
@@ -87,7 +87,7 @@ def test_resolution_is_kept_and_follows_the_orientation(tmp_path, photo, tiny_mo
     exif[0x0112] = 6
     src = tmp_path / "in.jpg"
     photo.save(src, quality=90, dpi=(100, 300), exif=exif.tobytes())
-    assert read_image(src)[1]["dpi"] == (300.0, 100.0)
+    assert read_image(src)[1].dpi == (300.0, 100.0)
     for ext in ("png", "jpg", "tif", "bmp"):
         dst = clearzoom.upscale_file(src, tmp_path / f"out.{ext}", scale=2, model=tiny_model)
         with Image.open(dst) as out:
@@ -95,7 +95,7 @@ def test_resolution_is_kept_and_follows_the_orientation(tmp_path, photo, tiny_mo
     with Image.open(src) as opened:  # the API: PIL in, PIL out, its info keeping the dpi
         assert clearzoom.upscale(opened, scale=2, model=tiny_model).info["dpi"] == (300.0, 100.0)
     # 16-bit colour PNGs are written by clearzoom's own chunk code (pHYs)
-    data = encode_image(np.full((3, 4, 3), 4000, np.uint16), "PNG", dpi=(600, 150))
+    data = encode_image(np.full((3, 4, 3), 4000, np.uint16), "PNG", meta=ImageMeta(dpi=(600, 150)))
     with Image.open(io.BytesIO(data)) as im16:
         assert im16.info["dpi"] == pytest.approx((600, 150), abs=0.05)  # whole pixels per metre
 
@@ -121,7 +121,7 @@ def test_cmyk_jpeg_can_be_written_to_formats_without_cmyk(tmp_path, photo, tiny_
 def test_a_cmyk_icc_profile_that_does_not_fit_is_dropped_not_written(tmp_path, photo):
     """An sRGB profile attached to CMYK pixels cannot describe the RGB output: it is not copied."""
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    dst = write_image(photo.convert("CMYK"), tmp_path / "out.png", icc_profile=icc)
+    dst = write_image(photo.convert("CMYK"), tmp_path / "out.png", meta=ImageMeta(icc_profile=icc))
     with Image.open(dst) as out:
         assert out.mode == "RGB" and "icc_profile" not in out.info
 
@@ -187,7 +187,7 @@ def test_sixteen_bit_tiff_files_stay_sixteen_bit_with_their_tags(tmp_path, photo
     img, meta = read_image(src)
     with Image.open(src) as im:
         assert np.array_equal(img >> 8, np.asarray(ImageOps.exif_transpose(im)))  # 8-bit view
-    assert img.shape == (photo.width, photo.height, 3) and meta["dpi"] == (200.0, 100.0)
+    assert img.shape == (photo.width, photo.height, 3) and meta.dpi == (200.0, 100.0)
 
     # an 8-bit format was asked for: rounded, with a warning, tags still carried as EXIF
     with caplog.at_level("WARNING", logger="clearzoom"):

@@ -97,7 +97,7 @@ def test_cli_reads_the_file_and_rejects_a_bad_quality(cond_model, photo, tmp_pat
 
     from clearzoom.checkpoints import save_native
     from clearzoom.cli.main import main
-    from clearzoom.inference.imageio import read_image
+    from clearzoom.imageio import read_image
 
     model_path = save_native(tmp_path / "cond.safetensors", spec=cond_model.spec,
                              state_dict=cond_model.net.state_dict(),
@@ -105,8 +105,8 @@ def test_cli_reads_the_file_and_rejects_a_bad_quality(cond_model, photo, tmp_pat
     src = tmp_path / "in.jpg"
     photo.save(src, quality=30)
     photo.save(tmp_path / "in.png")
-    assert read_image(src)[1]["jpeg_quality"] == 30  # what `auto` tells the model, file header once
-    assert read_image(tmp_path / "in.png")[1]["jpeg_quality"] is None
+    assert read_image(src)[1].jpeg_quality == 30  # what `auto` tells the model, file header once
+    assert read_image(tmp_path / "in.png")[1].jpeg_quality is None
     runner = CliRunner()
     outs = {}
     for flag in ("auto", "30", "clean"):

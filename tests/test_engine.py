@@ -61,7 +61,7 @@ def test_plan_covers_every_output_pixel_once():
 def test_int8_decoder_stays_close_to_fp32(photo):
     """The default CPU precision (int8 hidden layers) on the shipped model and a real photo."""
     from clearzoom.checkpoints import load_model
-    from clearzoom.inference.imageio import to_planes
+    from clearzoom.inference.planes import to_planes
 
     model = load_model()
     color = to_planes(photo).color

@@ -14,7 +14,7 @@ import uvicorn  # the dev extra installs uvicorn, fastapi and playwright
 from playwright import sync_api
 
 from clearzoom.web import WebConfig, create_app  # noqa: E402
-from clearzoom.web.app import find_openseadragon  # noqa: E402
+from clearzoom.web.service import find_openseadragon  # noqa: E402
 
 from conftest import BENCH, CHROMIUM, make_tiny, open_page  # noqa: E402
 

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["JpegInfo", "STD_CHROMA", "STD_LUMA", "estimate_quality", "ijg_table", "jpeg_info"]
+__all__ = ["JpegInfo", "STD_CHROMA", "STD_LUMA", "estimate_quality", "ijg_table", "jpeg_info",
+           "jpeg_quality"]
 
 # Annex K tables, natural (row-major) order, as Pillow reports them.
 STD_LUMA = np.array([
@@ -90,3 +91,10 @@ def jpeg_info(im) -> JpegInfo | None:
         sub = "unknown"
     progressive = bool(im.info.get("progressive") or im.info.get("progression"))
     return JpegInfo(q, match, round(err, 4), sub, progressive, len(im.quantization))
+
+
+def jpeg_quality(im) -> int | None:
+    """The IJG quality of an opened Pillow JPEG image's tables (what JPEG-aware models are told),
+    None for any other format. The one place clearzoom finds a JPEG's quality."""
+    info = jpeg_info(im)
+    return info.quality if info is not None else None

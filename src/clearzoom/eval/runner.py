@@ -36,7 +36,7 @@ from ..data.degrade import quantize
 from ..errors import ClearZoomError
 from ..inference.engine import RenderOptions
 from ..precision import resolve_precision
-from ..inference.imageio import find_images
+from ..imageio import find_images
 from .metrics import psnr_b, ssim
 from .protocol import (bicubic_up, is_gray, load_rgb, make_lr, measured_channel, psnr_div2k, psnr_matlab,
                        psnr_protocol, render_full)

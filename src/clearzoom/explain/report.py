@@ -23,11 +23,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .. import imageio
 from .._version import __version__
 from ..analysis import analyze_image, blockiness, describe_task
 from ..checkpoints.loading import load_model
 from ..eval.figures import detailed_region
-from ..inference import imageio
 from ..inference.api import upscale
 from ..precision import resolve_device
 from ..trace import Trace
@@ -54,12 +54,7 @@ def load_references() -> list[dict[str, Any]]:
 def _rgb8(img: Image.Image | np.ndarray) -> Image.Image:
     """Any image the engine returns, as 8-bit RGB for display (alpha dropped, 16-bit scaled)."""
     if isinstance(img, np.ndarray):
-        a = img.astype(np.float64)
-        if img.dtype == np.uint16:
-            a = a / 257.0
-        elif img.dtype.kind == "f":
-            a = a * 255.0
-        a = np.clip(a.round(), 0, 255).astype(np.uint8)
+        a = imageio.to_uint8(img)
         if a.ndim == 3 and a.shape[2] in (2, 4):
             a = a[..., :-1]
         if a.ndim == 3 and a.shape[2] == 1:
@@ -114,13 +109,12 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
         st.detail = f"{loaded.name}: {loaded.description}"
     out = upscale(image, scale=scale, size=size, model=loaded, device=device, precision=precision,
                   threads=threads, trace=trace, tta=tta,
-                  input_quality=analysis.jpeg.quality if analysis.jpeg is not None else None)
+                  input_quality=meta.jpeg_quality)
     if save_output is not None:
         with trace.stage("encode", detail=f"write {save_output.suffix.lstrip('.').upper()} "
                                           "atomically, ICC and EXIF kept") as st:
             st.set_shape(np.asarray(out).shape)
-            imageio.write_image(out, save_output, icc_profile=meta["icc_profile"],
-                                exif=meta["exif"], dpi=meta["dpi"], jpeg_quality=jpeg_quality,
+            imageio.write_image(out, save_output, meta=meta, jpeg_quality=jpeg_quality,
                                 overwrite=overwrite)
     total = time.perf_counter() - t_start
 

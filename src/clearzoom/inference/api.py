@@ -15,13 +15,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .. import imageio
+from ..analysis.jpeg import jpeg_quality
 from ..checkpoints.loading import load_model
 from ..errors import InvalidInputError
 from ..models.model import Model
-from . import imageio
 from ..precision import resolve_device, resolve_precision
 from ..trace import NO_TRACE, Trace
 from .engine import DEFAULT_CHUNK_QUERIES, DEFAULT_TILE_LR, RenderOptions, render_alpha, render_color
+from .planes import from_planes, new_buffer, store, to_planes
 from .target import MAX_OUTPUT_PIXELS, resolve_target
 
 __all__ = ["upscale", "upscale_file"]
@@ -108,7 +110,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         (80, 60)
     """
     tr = trace if trace is not None else NO_TRACE
-    planes = imageio.to_planes(image)
+    planes = to_planes(image)
     target = resolve_target(planes.size_hw, scale=scale, size=size, width=width, height=height,
                             region=region, fit=fit, max_output_pixels=max_output_pixels)
     dev = resolve_device(device)
@@ -126,7 +128,7 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
         with tr.stage("alpha and metadata", detail=alpha_detail):
             color = bleed_transparent(color, planes.alpha)
     wy0, wx0, wh, ww = target.window
-    buffer = imageio.new_buffer(planes, (wh, ww))
+    buffer = new_buffer(planes, (wh, ww))
     with _threads(threads):
         for tile, rgb in render_color(loaded, color, target.out_hw, target.window, options=opts,
                                       on_tile=progress, trace=trace, jpeg_quality=quality):
@@ -137,9 +139,9 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
                     alpha = render_alpha(planes.alpha, target.out_hw, tile.out_window)
                     st.set_shape(alpha)
             with tr.stage("de-normalise"):
-                imageio.store(buffer, planes, (y0 - wy0, x0 - wx0, th, tw), rgb, alpha)
+                store(buffer, planes, (y0 - wy0, x0 - wx0, th, tw), rgb, alpha)
     with tr.stage("de-normalise"):
-        return imageio.from_planes(buffer, planes)
+        return from_planes(buffer, planes)
 
 
 def resolve_input_quality(value: int | str | None, image: object = None) -> int | None:
@@ -148,10 +150,7 @@ def resolve_input_quality(value: int | str | None, image: object = None) -> int 
     if value is None or value == "clean":
         return None
     if value == "auto":
-        from ..analysis.jpeg import jpeg_info
-
-        info = jpeg_info(image) if isinstance(image, Image.Image) else None
-        return info.quality if info is not None else None
+        return jpeg_quality(image) if isinstance(image, Image.Image) else None
     try:
         q = int(value)
     except (TypeError, ValueError):
@@ -182,10 +181,10 @@ def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: b
         image, meta = imageio.read_image(src)  # 16-bit colour PNGs and TIFFs come as uint16 arrays
         st.set_shape(np.asarray(image).shape)
     if kwargs.get("input_quality", "auto") == "auto":  # the decoded image no longer has the tables
-        kwargs["input_quality"] = meta["jpeg_quality"]
+        kwargs["input_quality"] = meta.jpeg_quality
     out = upscale(image, **kwargs)
     with tr.stage("encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, "
                                    "ICC and EXIF kept") as st:
         st.set_shape(np.asarray(out).shape)
-        return imageio.write_image(out, dst, icc_profile=meta["icc_profile"], exif=meta["exif"],
-                                   dpi=meta["dpi"], jpeg_quality=jpeg_quality, overwrite=overwrite)
+        return imageio.write_image(out, dst, meta=meta, jpeg_quality=jpeg_quality,
+                                   overwrite=overwrite)

@@ -21,10 +21,10 @@ import torch
 from ..coords import centers_of, make_cell, make_coord
 from ..models.liif import bilinear_sample, jpeg_strength
 from ..models.model import Model
+from ..precision import autocast
+from ..trace import NO_TRACE, Trace, conv_macs
 from .dihedral import DIHEDRAL
 from .tiling import Tile, TilePlan, plan_tiles
-from ..precision import autocast, resolve_device, resolve_precision
-from ..trace import NO_TRACE, Trace, conv_macs
 
 __all__ = ["DEFAULT_CHUNK_QUERIES", "DEFAULT_TILE_LR", "RenderOptions", "encode_features",
            "render_alpha", "render_color", "render_from_features"]

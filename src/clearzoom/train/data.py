@@ -31,7 +31,7 @@ from ..data.degrade import Pipeline, apply, last_jpeg_quality, quantize
 from ..models.liif import jpeg_strength
 from ..data.resize import imresize
 from ..errors import ConfigError
-from ..inference.imageio import IMAGE_EXTENSIONS, find_images
+from ..imageio import IMAGE_EXTENSIONS, find_images
 from .config import DataConfig, DegradeConfig
 
 __all__ = ["Batch", "ImageStore", "PatchSampler", "StepBatches", "list_images",

@@ -4,6 +4,7 @@ Needs the ``web`` extra (FastAPI, uvicorn, python-multipart); the deep-zoom view
 OpenSeadragon from the npm registry (``npm ci`` in the repository, run by scripts/setup.sh).
 """
 
-from .app import WebConfig, create_app
+from .app import create_app
+from .service import WebConfig
 
 __all__ = ["WebConfig", "create_app"]

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..imageio import ImageMeta
 from .deepzoom import Pyramid
 
 __all__ = ["ImageEntry", "ImageStore", "LRUBytes", "new_id"]
@@ -34,7 +35,7 @@ class ImageEntry:
     id: str
     name: str
     image: Image.Image | np.ndarray  # as read (orientation applied; 16-bit colour as uint16 array)
-    meta: dict[str, Any]  # icc_profile, exif
+    meta: ImageMeta  # format, ICC profile, EXIF, dpi, JPEG quality
     rgb: Image.Image  # 8-bit RGB, for display and the levels below the input's resolution
     color: torch.Tensor  # (3, h, w) float [0, 1], the model's input
     analysis: dict[str, Any]
@@ -47,8 +48,7 @@ class ImageEntry:
     @property
     def jpeg_quality(self) -> int | None:
         """The quality in the upload's JPEG tables (told to JPEG-aware models), None if not JPEG."""
-        jpeg = self.analysis.get("jpeg")
-        return jpeg["quality"] if jpeg else None
+        return self.meta.jpeg_quality
 
     @property
     def nbytes(self) -> int:

@@ -1,0 +1,166 @@
+"""``clearzoom upscale``: one image or a batch, by a scale or to an exact size."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import InvalidInputError
+from .common import DEVICE_CHOICES, EXPECTED, PRECISION_CHOICES, fail, parse_scale, parse_size, say_error
+
+log = logging.getLogger("clearzoom")
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input).")
+@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (any number of inputs); names keep the input's stem, and a "
+                   "folder's images (searched recursively) keep their path under it.")
+@click.option("--format", "fmt", default="png", show_default=True,
+              type=click.Choice(["png", "jpg", "webp", "tif", "same"]),
+              help="Format with --out-dir; same: each input's own (png for formats not written).")
+@click.option("--suffix", default="", metavar="TEXT",
+              help="Appended to each name with --out-dir, e.g. _x4: photo.jpg -> photo_x4.png.")
+@click.option("--scale", help="Magnification S, or SX,SY per axis (e.g. 3.7 or 4,3).")
+@click.option("--size", help="Exact output WIDTHxHEIGHT.")
+@click.option("--width", type=int, help="Output width (height keeps the aspect ratio).")
+@click.option("--height", type=int, help="Output height (width keeps the aspect ratio).")
+@click.option("--fit", help="The largest output inside WIDTHxHEIGHT, aspect ratio kept.")
+@click.option("--model", "model_name", help="Model name (see `clearzoom models`) or file.")
+@click.option("--device", default="auto", show_default=True, type=DEVICE_CHOICES)
+@click.option("--precision", default="auto", show_default=True, type=PRECISION_CHOICES,
+              help="auto: fp16 on CUDA, bf16 on CPUs with native bf16, else int8 MLP; fp32 is exact.")
+@click.option("--tile", "tile_lr", type=click.IntRange(min=8), default=None,
+              help="Tile size in input pixels (bounds memory; the result does not change).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")
+@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="Quality of JPEG outputs.")
+@click.option("--input-quality", default="auto", show_default=True,
+              help="How the input was JPEG-compressed, for JPEG-aware models: auto (read from a "
+                   "JPEG's tables; other formats are clean), clean, or a quality 1-100.")
+@click.option("--tta", is_flag=True,
+              help="Self-ensemble: average 8 flipped/transposed renders (8x the time, a little "
+                   "sharper and cleaner; docs/self-ensemble.md).")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--skip-existing", is_flag=True,
+              help="Leave inputs whose output exists alone (to resume a batch).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fit, model_name,
+            device, precision, tile_lr, threads, jpeg_quality, input_quality, tta, overwrite,
+            skip_existing, quiet) -> None:
+    """Magnify INPUT image(s) or the images in INPUT folder(s) by a scale or to an exact size,
+    removing compression artifacts."""
+    from ..checkpoints.loading import load_model
+    from ..inference.api import resolve_input_quality
+    from ..inference.engine import DEFAULT_TILE_LR
+    from ..precision import resolve_device
+
+    targets = sum(v is not None for v in (scale, size, fit)) + (width is not None or height is not None)
+    _check_options(output, out_dir, suffix, overwrite, skip_existing, targets)
+    target = {"scale": parse_scale(scale), "size": parse_size(size), "width": width,
+              "height": height, "fit": parse_size(fit)}
+    jobs = _plan(inputs, output, out_dir, fmt, suffix)
+    if skip_existing:
+        todo = [(s, d) for s, d in jobs if not d.exists()]
+        if len(todo) < len(jobs) and not quiet:
+            click.echo(f"skipping {len(jobs) - len(todo)} image(s) whose output exists", err=True)
+        jobs = todo
+    try:
+        if input_quality != "auto":
+            input_quality = resolve_input_quality(input_quality)
+        dev = resolve_device(device)
+        model = load_model(model_name, device=dev)
+    except EXPECTED as exc:
+        fail(str(exc), code=2)
+    options = dict(overwrite=overwrite, jpeg_quality=jpeg_quality, model=model, device=dev,
+                   precision=precision, tile_lr=tile_lr or DEFAULT_TILE_LR, threads=threads,
+                   input_quality=input_quality, tta=tta, **target)
+    failed = _run_batch(jobs, options, make_dirs=out_dir is not None, quiet=quiet)
+    if failed:
+        if len(jobs) > 1:
+            say_error(f"{failed} of {len(jobs)} image(s) failed")
+        sys.exit(1)
+
+
+def _check_options(output: Path | None, out_dir: Path | None, suffix: str, overwrite: bool,
+                   skip_existing: bool, targets: int) -> None:
+    """Refuse contradictory options before any work (exit 2, like click's own usage errors)."""
+    if (output is None) == (out_dir is None):
+        raise click.UsageError("give exactly one of -o/--output or --out-dir")
+    if suffix and out_dir is None:
+        raise click.UsageError("--suffix names the files of --out-dir; with -o, name the file")
+    if any(c in suffix for c in "/\\\0"):
+        raise click.UsageError(f"--suffix {suffix!r}: no path separators")
+    if overwrite and skip_existing:
+        raise click.UsageError("give at most one of --overwrite and --skip-existing")
+    if targets != 1:
+        raise click.UsageError("give exactly one of --scale, --size, --fit, or --width/--height")
+
+
+def _plan(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None, fmt: str,
+          suffix: str) -> list[tuple[Path, Path]]:
+    """``(input, output)`` pairs: ``-o`` for one file, else :func:`~clearzoom.imageio.plan_outputs`."""
+    from ..imageio import plan_outputs
+
+    if output is not None:
+        if len(inputs) != 1:
+            raise click.UsageError("-o/--output takes one input; use --out-dir for several")
+        if inputs[0].is_dir():
+            raise click.UsageError(f"{inputs[0]} is a folder: use --out-dir")
+        return [(inputs[0], output)]
+    assert out_dir is not None
+    try:
+        return plan_outputs(inputs, out_dir, fmt, suffix)
+    except InvalidInputError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _run_batch(jobs: list[tuple[Path, Path]], options: dict[str, Any], *, make_dirs: bool,
+               quiet: bool) -> int:
+    """Upscale each pair, reporting a failure and going on; returns how many failed."""
+    from tqdm import tqdm
+
+    from ..inference.api import upscale_file
+
+    failed = 0
+    for src, dst in tqdm(jobs, desc="images", unit="img", disable=quiet or len(jobs) < 2):
+        try:
+            if make_dirs:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+            if dst.resolve() == src.resolve() and not options["overwrite"]:
+                raise FileExistsError(f"{dst}: is the input itself (use --overwrite to replace it)")
+            with _TileBar(src.name, quiet) as bar:
+                upscale_file(src, dst, progress=bar.update, **options)
+            log.info("wrote %s", dst)
+        except EXPECTED as exc:
+            failed += 1
+            say_error(str(exc) if str(src) in str(exc) or str(dst) in str(exc) else f"{src}: {exc}")
+    return failed
+
+
+class _TileBar:
+    """A per-image progress bar over tiles, shown once an image has more than one tile."""
+
+    def __init__(self, name: str, quiet: bool):
+        self.name, self.quiet, self.bar = name, quiet, None
+
+    def update(self, done: int, total: int) -> None:
+        if self.quiet or total < 2:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.name, unit="tile", leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def __enter__(self) -> _TileBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

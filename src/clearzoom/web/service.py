@@ -1,0 +1,231 @@
+"""What the web app does, without HTTP: images, deep-zoom tiles and upscale jobs (:class:`Service`).
+
+The routes in :mod:`.app` only translate requests into calls here and :class:`ApiError` into JSON
+errors. Limits (upload bytes, pixels, stored bytes, tile cache bytes) are in :class:`WebConfig`.
+User input never becomes a path: ids are random hex, checked by pattern, and uploads are decoded
+from memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from .. import imageio
+from ..analysis import analyze_image, describe_task
+from ..checkpoints.loading import load_model
+from ..errors import ClearZoomError, InvalidTargetError
+from ..inference.api import upscale
+from ..inference.engine import RenderOptions, encode_features, render_from_features
+from ..inference.planes import to_planes
+from ..inference.target import resolve_target
+from ..models.model import Model
+from ..precision import resolve_device, resolve_precision
+from .deepzoom import Pyramid
+from .jobs import JobManager
+from .store import ImageEntry, ImageStore, LRUBytes, new_id
+
+__all__ = ["ApiError", "MB", "Service", "WebConfig", "find_openseadragon", "is_id"]
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF"}
+_ID = re.compile(r"^[0-9a-f]{32}$")
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """Server settings and limits."""
+
+    model: str | None = None  # name or file; the default model when None
+    device: str = "auto"
+    precision: str = "auto"
+    max_upload_bytes: int = 32 * MB
+    max_pixels: int = 4_000_000  # per uploaded image (also refuses decompression bombs)
+    max_output_pixels: int = 100_000_000  # per upscale job
+    store_bytes: int = 2048 * MB  # uploaded images and their latent codes, in all
+    tile_cache_bytes: int = 256 * MB
+    zoom: int = 32  # the deep-zoom image is the input magnified this much per side
+    workers: int = 1  # upscale jobs run at once
+    tile_threads: int = 2  # tiles rendered at once
+    openseadragon_dir: str | None = None  # the viewer's files; found in node_modules when None
+
+
+def find_openseadragon(explicit: str | None = None) -> Path | None:
+    """The folder with ``openseadragon.min.js`` (npm package ``openseadragon``), if installed."""
+    candidates = [explicit, os.environ.get("CLEARZOOM_OPENSEADRAGON")]
+    for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        candidates.append(str(root / "node_modules" / "openseadragon" / "build" / "openseadragon"))
+    for c in candidates:
+        if c and (Path(c) / "openseadragon.min.js").is_file():
+            return Path(c)
+    return None
+
+
+def is_id(text: str) -> bool:
+    """Whether ``text`` has the shape of an image or job id (32 lower-case hex digits)."""
+    return bool(_ID.match(text))
+
+
+class ApiError(Exception):
+    """An error for the client: its HTTP status and a one-line message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _safe_name(name: str | None) -> str:
+    """A display name from the client's file name (never used as a path)."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base)[:80].strip()
+    return base or "image"
+
+
+class Service:
+    """Everything the routes do, without HTTP: images, tiles and jobs."""
+
+    def __init__(self, cfg: WebConfig, model: Model | None = None):
+        self.cfg = cfg
+        dev = resolve_device(cfg.device)
+        self.model = model if model is not None else load_model(cfg.model, device=dev)
+        self.options = RenderOptions(device=dev, precision=resolve_precision(cfg.precision, dev))
+        self.tiles = LRUBytes(cfg.tile_cache_bytes)
+        self.images = ImageStore(cfg.store_bytes, on_evict=self._forget)
+        self.jobs = JobManager(workers=cfg.workers)
+        self._tile_slots = threading.BoundedSemaphore(cfg.tile_threads)
+
+    def _forget(self, image_id: str) -> None:
+        self.tiles.drop(lambda k: k[0] == image_id)
+        self.jobs.cancel_image(image_id)
+
+    # ------------------------------------------------------------------ images
+    def ingest(self, data: bytes, name: str | None) -> ImageEntry:
+        if not data:
+            raise ApiError(400, "empty upload: send an image file in the multipart field 'file'")
+        if len(data) > self.cfg.max_upload_bytes:
+            raise ApiError(413, f"upload of {len(data) / MB:.1f} MB is over the "
+                                f"{self.cfg.max_upload_bytes / MB:.0f} MB limit")
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt, (w, h) = probe.format, probe.size
+        except Image.DecompressionBombError:
+            raise ApiError(413, "image dimensions are too large (decompression bomb?)") from None
+        except (OSError, ValueError):
+            raise ApiError(415, "not an image (the content is not a format clearzoom reads)") from None
+        if fmt not in ACCEPTED_FORMATS:
+            raise ApiError(415, f"{fmt} images are not accepted (use {', '.join(sorted(ACCEPTED_FORMATS))})")
+        if w * h > self.cfg.max_pixels:
+            raise ApiError(413, f"image is {w}x{h} ({w * h / 1e6:.1f} MP); the limit is "
+                                f"{self.cfg.max_pixels / 1e6:.1f} MP")
+        try:
+            image, meta = imageio.read_image(data)  # from memory: no temporary file
+            analysis = analyze_image(data)
+        except (ClearZoomError, OSError, ValueError) as exc:
+            raise ApiError(415, f"the image could not be decoded ({str(exc).split(': ', 1)[-1]})") from None
+        planes = to_planes(image)
+        rgb = Image.fromarray(imageio.to_uint8(planes.color.permute(1, 2, 0)))
+        a = analysis.to_dict()
+        a["task_x4"] = describe_task(analysis, (analysis.width * 4, analysis.height * 4))
+        entry = ImageEntry(id=new_id(), name=_safe_name(name), image=image, meta=meta, rgb=rgb,
+                           color=planes.color, analysis=a,
+                           pyramid=Pyramid(rgb.width, rgb.height, zoom=self.cfg.zoom))
+        self.images.add(entry)
+        return entry
+
+    def entry(self, image_id: str) -> ImageEntry:
+        e = self.images.get(image_id) if is_id(image_id) else None
+        if e is None:
+            raise ApiError(404, f"no image {image_id!r} (unknown, deleted or evicted)")
+        return e
+
+    def info(self, e: ImageEntry) -> dict:
+        p = e.pyramid
+        fw, fh = p.full_size
+        return {"id": e.id, "name": e.name, "width": e.rgb.width, "height": e.rgb.height,
+                "analysis": e.analysis, "model": self.model.name,
+                "deepzoom": {"dzi": f"/api/images/{e.id}.dzi", "zoom": p.zoom, "width": fw,
+                             "height": fh, "tile": p.tile, "max_level": p.max_level,
+                             "first_model_level": next(
+                                 (lv for lv in range(p.max_level + 1) if p.rendered_by_model(lv)),
+                                 None)}}
+
+    # ------------------------------------------------------------------ tiles
+    def tile(self, e: ImageEntry, level: int, col: int, row: int, fmt: str) -> bytes:
+        key = (e.id, level, col, row, fmt)
+        cached = self.tiles.get(key)
+        if cached is not None:
+            return cached
+        p = e.pyramid
+        try:
+            y0, x0, h, w = p.window(level, col, row)
+        except ValueError as exc:
+            raise ApiError(404, str(exc)) from None
+        lw, lh = p.level_size(level)
+        if p.rendered_by_model(level):
+            had = e.feat is not None
+            feat = e.features(lambda c: encode_features(self.model, c, options=self.options,
+                                                        jpeg_quality=e.jpeg_quality))
+            if not had:  # the latent codes count against the store's budget too
+                self.images.trim(keep=e.id)
+            with self._tile_slots:
+                rgb = render_from_features(self.model, feat, e.color, (lh, lw), (y0, x0, h, w),
+                                           options=self.options)
+            img = Image.fromarray(imageio.to_uint8(rgb.permute(1, 2, 0)))
+        else:
+            img = self.level_image(e, level).crop((x0, y0, x0 + w, y0 + h))
+        buf = io.BytesIO()
+        img.save(buf, "PNG" if fmt == "png" else "JPEG", **({"quality": 90} if fmt == "jpeg" else {}))
+        data = buf.getvalue()
+        self.tiles.put(key, data)
+        return data
+
+    @staticmethod
+    def level_image(e: ImageEntry, level: int) -> Image.Image:
+        """A level at or below the input's resolution: the input, resampled (Lanczos)."""
+        lw, lh = e.pyramid.level_size(level)
+        img = e.levels.get(level)
+        if img is None:
+            img = e.rgb if (lw, lh) == e.rgb.size else e.rgb.resize(
+                (lw, lh), Image.Resampling.LANCZOS)
+            e.levels[level] = img
+        return img
+
+    # ------------------------------------------------------------------ jobs
+    def start_job(self, e: ImageEntry, scale: float | None, width: int | None,
+                  height: int | None, fmt: str, tta: bool = False):
+        try:
+            if scale is not None:
+                if width is not None or height is not None:
+                    raise InvalidTargetError("give either scale or width/height, not both")
+                target = resolve_target((e.rgb.height, e.rgb.width), scale=scale,
+                                        max_output_pixels=self.cfg.max_output_pixels)
+            elif width is not None or height is not None:
+                target = resolve_target((e.rgb.height, e.rgb.width), width=width, height=height,
+                                        max_output_pixels=self.cfg.max_output_pixels)
+            else:
+                raise InvalidTargetError("give a scale, or a width and/or height")
+        except InvalidTargetError as exc:
+            raise ApiError(422, str(exc)) from None
+        out_h, out_w = target.out_hw
+        params = {"width": out_w, "height": out_h, "format": fmt, "tta": tta}
+        ext = {"png": "png", "jpeg": "jpg", "webp": "webp"}[fmt]
+        stem = Path(e.name).stem or "image"
+
+        def work(job, progress):
+            out = upscale(e.image, size=(out_w, out_h), model=self.model,
+                          input_quality=e.jpeg_quality,
+                          device=str(self.options.device), precision=self.options.precision,
+                          max_output_pixels=self.cfg.max_output_pixels, tta=tta,
+                          progress=lambda done, total: progress(done / total))
+            # 16-bit colour (a uint16 array) stays 16-bit in PNG; encode_image rounds it for JPEG/WebP
+            data = imageio.encode_image(out, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt],
+                                        meta=e.meta, jpeg_quality=95)
+            return data, f"image/{fmt}", f"{stem}-{out_w}x{out_h}.{ext}"
+
+        return self.jobs.submit(e.id, params, work)
