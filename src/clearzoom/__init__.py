@@ -16,8 +16,7 @@ import importlib
 from typing import Any
 
 from ._version import __version__
-from .errors import (CheckpointError, ClearZoomError, InvalidInputError, InvalidTargetError,
-                     UnknownModelError)
+from .errors import CheckpointError, ClearZoomError, InvalidInputError, InvalidTargetError, UnknownModelError
 
 _LAZY = {
     "Model": "clearzoom.models.model",

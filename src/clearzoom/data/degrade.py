@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..imageio import to_uint8
+
 __all__ = ["Blur", "DoubleJpeg", "Jpeg", "Noise", "Pipeline", "apply", "jpeg_compress",
            "last_jpeg_quality", "quantize"]
 
@@ -37,7 +39,7 @@ def jpeg_compress(x: torch.Tensor, quality: int, subsampling: str = "4:2:0") -> 
     """Encode and decode ``(3, h, w)`` float [0, 1] as JPEG at ``quality`` (1..100)."""
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"JPEG quality must be in 1..100, got {quality}")
-    arr = (x.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    arr = to_uint8(x.permute(1, 2, 0))
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, "JPEG", quality=int(quality), subsampling=subsampling)
     with Image.open(io.BytesIO(buf.getvalue())) as im:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
 from ..errors import ClearZoomError
+from ..imageio import to_uint8
 
 __all__ = ["crop_sheet", "detailed_region", "plot_results"]
 
@@ -95,8 +95,7 @@ def crop_sheet(panels: list[tuple[str, torch.Tensor]], path: Path, *, crop: int 
     y, x = detailed_region(ref, crop)
     tiles = []
     for label, img in panels:
-        c = img[:, y:y + crop, x:x + crop].clamp(0, 1)
-        arr = (c.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        arr = to_uint8(img[:, y:y + crop, x:x + crop].permute(1, 2, 0))
         tiles.append((label, Image.fromarray(arr).resize((arr.shape[1] * zoom, arr.shape[0] * zoom),
                                                          Image.NEAREST)))
     w, h = tiles[0][1].size

@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from ..data.degrade import jpeg_compress, quantize
 from ..data.resize import imresize
+from ..imageio import read_pixels
 from ..inference.engine import RenderOptions, render_color
 from ..models.model import Model
 from .metrics import psnr, to_y
@@ -33,8 +33,7 @@ __all__ = ["ImageResult", "bicubic_up", "evaluate_image", "is_gray", "load_rgb",
 
 def load_rgb(path: str | Path) -> torch.Tensor:
     """An image file as ``(3, H, W)`` float [0, 1] (grey images replicated)."""
-    with Image.open(path) as im:
-        return torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1).float() / 255
+    return torch.from_numpy(read_pixels(path)[0]).permute(2, 0, 1).float() / 255
 
 
 def is_gray(path: str | Path) -> bool:

@@ -34,12 +34,21 @@ from PIL import Image
 from ..atomic import write_atomic
 from ..data.degrade import quantize
 from ..errors import ClearZoomError
+from ..imageio import find_images, to_uint8
 from ..inference.engine import RenderOptions
 from ..precision import resolve_precision
-from ..imageio import find_images
 from .metrics import psnr_b, ssim
-from .protocol import (bicubic_up, is_gray, load_rgb, make_lr, measured_channel, psnr_div2k, psnr_matlab,
-                       psnr_protocol, render_full)
+from .protocol import (
+    bicubic_up,
+    is_gray,
+    load_rgb,
+    make_lr,
+    measured_channel,
+    psnr_div2k,
+    psnr_matlab,
+    psnr_protocol,
+    render_full,
+)
 
 __all__ = ["BenchConfig", "config_from_yaml", "parse_degradation", "psnr_cell", "published_beside",
            "run_quality", "write_figures"]
@@ -166,7 +175,7 @@ def _method(name: str, precision: str, base: Path = Path(".")
         return lambda lr, hw, q: bicubic_up(lr, hw)
     if source == "lanczos":
         def lanczos(lr: torch.Tensor, hw: tuple[int, int], q: int | None) -> torch.Tensor:
-            arr = (lr.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            arr = to_uint8(lr.permute(1, 2, 0))
             out = Image.fromarray(arr).resize((hw[1], hw[0]), Image.LANCZOS)
             return torch.from_numpy(np.asarray(out).copy()).permute(2, 0, 1).float() / 255
         return lanczos

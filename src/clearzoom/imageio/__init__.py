@@ -26,9 +26,9 @@ first frame, with a warning. Writes are atomic: a failed write never leaves a pa
 from ._convert import to_uint8
 from ._files import FORMATS, IMAGE_EXTENSIONS, find_images, output_format, plan_outputs
 from ._meta import ImageMeta
-from ._read import image_dpi, read_image
+from ._read import image_dpi, read_image, read_pixels
 from ._write import encode_image, write_image
 
 __all__ = ["FORMATS", "IMAGE_EXTENSIONS", "ImageMeta", "encode_image", "find_images",
-           "image_dpi", "output_format", "plan_outputs", "read_image", "to_uint8",
+           "image_dpi", "output_format", "plan_outputs", "read_image", "read_pixels", "to_uint8",
            "write_image"]

@@ -15,7 +15,7 @@ from ..errors import InvalidInputError
 from ._deep import TIFF_TEXT_TAGS, is_png16_color, read_png16, read_tiff16
 from ._meta import ImageMeta
 
-__all__ = ["read_image"]
+__all__ = ["image_dpi", "read_image", "read_pixels"]
 
 _log = logging.getLogger(__name__)
 _TRANSPOSING = (5, 6, 7, 8)  # EXIF orientations that swap width and height
@@ -116,3 +116,14 @@ def _orient_array(arr: np.ndarray, o: int) -> np.ndarray:
            5: lambda a: a.transpose(1, 0, 2), 6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
            7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1], 8: lambda a: a.transpose(1, 0, 2)[::-1]}
     return np.ascontiguousarray(ops[o](arr)) if o in ops else arr
+
+
+def read_pixels(path: str | os.PathLike) -> tuple[np.ndarray, str | None]:
+    """The stored pixels of an image file as ``(h, w, 3)`` uint8 RGB (grey replicated), and its
+    format: no orientation, no 16-bit, no metadata. What training and the benchmark protocol read
+    (LIIF's rules use the pixels as stored); everything user-facing uses :func:`read_image`.
+
+    Raises the file's own OSError/ValueError (callers skip or report the file).
+    """
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB")).copy(), im.format

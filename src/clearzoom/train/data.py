@@ -28,10 +28,10 @@ from PIL import Image
 
 from ..coords import centers_of
 from ..data.degrade import Pipeline, apply, last_jpeg_quality, quantize
-from ..models.liif import jpeg_strength
 from ..data.resize import imresize
 from ..errors import ConfigError
-from ..imageio import IMAGE_EXTENSIONS, find_images
+from ..imageio import IMAGE_EXTENSIONS, find_images, read_pixels
+from ..models.liif import jpeg_strength
 from .config import DataConfig, DegradeConfig
 
 __all__ = ["Batch", "ImageStore", "PatchSampler", "StepBatches", "list_images",
@@ -59,14 +59,14 @@ def split_files(files: list[Path], val_every: int) -> tuple[list[Path], list[Pat
 
 
 def _decode(path: Path, predownscale: float, formats: tuple[str, ...] = ("JPEG",)) -> np.ndarray:
-    with Image.open(path) as im:
-        fmt = im.format
-        im = im.convert("RGB")
-        if predownscale > 1 and fmt in formats:
-            w, h = im.size
-            im = im.resize((max(1, round(w / predownscale)), max(1, round(h / predownscale))),
-                           Image.Resampling.BICUBIC, reducing_gap=None)
-        return np.asarray(im).copy()
+    arr, fmt = read_pixels(path)
+    if predownscale > 1 and fmt in formats:
+        im = Image.fromarray(arr)
+        w, h = im.size
+        im = im.resize((max(1, round(w / predownscale)), max(1, round(h / predownscale))),
+                       Image.Resampling.BICUBIC, reducing_gap=None)
+        arr = np.asarray(im).copy()
+    return arr
 
 
 class ImageStore:

@@ -35,10 +35,10 @@ import torch.nn.functional as F
 
 from ..atomic import write_atomic
 from ..errors import ConfigError, UnknownModelError
-from ..precision import autocast, cpu_has_fast_bf16
 from ..models import registry
 from ..models.configs import Normalization
 from ..models.model import Model
+from ..precision import autocast, cpu_has_fast_bf16
 from .checkpoint import load_state, save_state
 from .config import TrainConfig, config_from_dict
 from .data import ImageStore, PatchSampler, StepBatches, list_images, split_files
