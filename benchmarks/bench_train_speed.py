@@ -79,7 +79,7 @@ def _case(kind: str, recipe: str, threads: int, repeats: int, q: mp.Queue) -> No
     from clearzoom.models import registry
     from clearzoom.train.config import config_from_dict
     from clearzoom.train.data import ImageStore, PatchSampler, list_images
-    from clearzoom.train.loop import resolve_train_precision
+    from clearzoom.train.schedule import resolve_train_precision
     from reference_liif import reference_query_rgb
 
     torch.set_num_threads(threads)

@@ -58,7 +58,7 @@ def test_yaml_definition_and_published_numbers(tmp_path):
     assert "| Set5 | clean | x4 | bicubic (standard) | 28.42 |" in table
     assert "Beside the published numbers" in (tmp_path / "res" / "summary.md").read_text()
     (tmp_path / "bad.yaml").write_text("data: [x]\nscale: [2]\n")
-    with pytest.raises(BenchError, match="unknown key"):
+    with pytest.raises(BenchError, match="unknown config key scale"):
         config_from_yaml(tmp_path / "bad.yaml")
 
 

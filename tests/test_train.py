@@ -351,3 +351,9 @@ def test_batches_carry_the_jpeg_strength_a_jpeg_aware_model_is_told(photos, tmp_
     assert model.spec["args"]["condition"] == "jpeg"
     assert model.net.encoder.head[0].weight.shape[1] == 4
     assert {"x2", "x2_q30"} <= set(records(out, "val")[-1])
+
+
+def test_config_numbers_must_be_finite(tmp_path):
+    for bad in (".nan", ".inf", "-.inf"):
+        with pytest.raises(ConfigError, match="optim.lr: expected a finite number"):
+            config_from_dict({"data": {"train": str(tmp_path)}, "optim": {"lr": yaml.safe_load(bad)}})

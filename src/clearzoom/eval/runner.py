@@ -26,17 +26,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ..atomic import write_atomic
+from ..config import bounded, build, read_yaml
 from ..data.degrade import quantize
-from ..errors import ClearZoomError
+from ..errors import ClearZoomError, ConfigError
 from ..imageio import find_images, to_uint8
 from ..inference.engine import RenderOptions
-from ..precision import resolve_precision
+from ..precision import PRECISIONS, resolve_precision
 from .metrics import psnr_b, ssim
 from .protocol import (
     bicubic_up,
@@ -76,11 +78,24 @@ class BenchConfig:
     base: Path = Path(".")
 
 
-_YAML_KEYS = {"data", "scales", "degrade", "methods", "out", "precision"}
+@dataclass(frozen=True)
+class _BenchFile:
+    """The keys of a benchmark definition (YAML), as :func:`clearzoom.config.build` checks them."""
+
+    data: tuple[str, ...] = ()
+    scales: tuple[int, ...] = (2, 3, 4)
+    degrade: tuple[str, ...] = ("clean",)
+    methods: tuple[str, ...] = ("bicubic",)
+    out: str = "bench-results"
+    precision: str = bounded("fp32", choices=PRECISIONS)
 
 
-def _as_list(v) -> list:
-    return [x.strip() for x in v.split(",")] if isinstance(v, str) else list(v)
+def _as_list(v: Any) -> Any:
+    """A comma-separated string as a list (``scales: 2,3,4`` as numbers); anything else as is."""
+    if not isinstance(v, str):
+        return v
+    items = [x.strip() for x in v.split(",")]
+    return [int(x) if x.isdigit() else x for x in items]
 
 
 def config_from_yaml(path: str | Path) -> BenchConfig:
@@ -93,30 +108,22 @@ def config_from_yaml(path: str | Path) -> BenchConfig:
         out: bench-results
         precision: fp32
     """
-    import yaml
-
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise BenchError(f"{path}: cannot read the benchmark definition ({exc})") from None
-    if not isinstance(doc, dict) or "data" not in doc:
-        raise BenchError(f"{path}: a benchmark definition is a mapping with at least 'data'")
-    unknown = set(doc) - _YAML_KEYS
-    if unknown:
-        raise BenchError(f"{path}: unknown key(s) {sorted(unknown)}; known: {sorted(_YAML_KEYS)}")
+        doc = read_yaml(path)
+        if not doc.get("data"):
+            raise ConfigError("a benchmark definition is a mapping with at least 'data'")
+        spec = build(_BenchFile, {k: _as_list(v) if k != "out" else v for k, v in doc.items()})
+    except ConfigError as exc:
+        raise BenchError(f"{path}: {str(exc).removeprefix(f'{path}: ')}") from None
     base = path.parent
-    resolve = lambda p: Path(p) if Path(p).is_absolute() else base / p  # noqa: E731
-    try:
-        scales = tuple(int(x) for x in _as_list(doc.get("scales", [2, 3, 4])))
-    except (TypeError, ValueError):
-        raise BenchError(f"{path}: scales must be whole numbers") from None
-    return BenchConfig(
-        data=tuple(resolve(d) for d in _as_list(doc["data"])), scales=scales,
-        degradations=tuple(_as_list(doc.get("degrade", ["clean"]))),
-        methods=tuple(_as_list(doc.get("methods", ["bicubic"]))),
-        out_dir=resolve(doc.get("out", "bench-results")), precision=str(doc.get("precision", "fp32")),
-        base=base)
+
+    def resolve(p: str) -> Path:
+        return Path(p) if Path(p).is_absolute() else base / p
+
+    return BenchConfig(data=tuple(resolve(d) for d in spec.data), scales=spec.scales,
+                       degradations=spec.degrade, methods=spec.methods, out_dir=resolve(spec.out),
+                       precision=spec.precision, base=base)
 
 
 def published_beside(summary: list[dict]) -> str:

@@ -8,7 +8,8 @@
 
 from .checkpoint import export_model, load_state, save_state
 from .config import TrainConfig, config_from_dict, load_config
-from .loop import TrainResult, lr_at, train
+from .loop import TrainResult, train
+from .schedule import lr_at
 
 __all__ = ["TrainConfig", "TrainResult", "config_from_dict", "export_model", "load_config",
            "load_state", "lr_at", "save_state", "train"]

@@ -1,0 +1,205 @@
+"""Everything a training run holds, built (or restored from a checkpoint) before the first step.
+
+The order of construction is part of the contract: the seed, then the network, optimizer, data and
+validation set, then the resumed state. A resumed run therefore continues the same trajectory as
+an unbroken one (bitwise on CPU with ``train.deterministic``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..atomic import write_atomic
+from ..errors import ConfigError, UnknownModelError
+from ..models import registry
+from ..models.configs import Normalization
+from ..models.model import Model
+from .checkpoint import load_state
+from .config import TrainConfig
+from .data import ImageStore, PatchSampler, list_images, split_files
+from .distributed import Dist
+from .logs import RunLog
+from .schedule import lr_at, resolve_train_precision
+from .validate import ValidationSet
+
+__all__ = ["CHECKPOINT", "Run", "setup_run"]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class Run:
+    """A run in progress: its parts and its counters (``step``, training seconds, CPU seconds)."""
+
+    cfg: TrainConfig
+    out: Path
+    d: Dist
+    device: torch.device
+    precision: str
+    norm: Normalization
+    net: torch.nn.Module  # the module whose weights are saved
+    model: torch.nn.Module  # what the step calls: ``net``, wrapped by DDP and/or compiled
+    opt: torch.optim.Optimizer
+    sampler: PatchSampler
+    val: ValidationSet | None  # rank 0 only
+    log: RunLog | None  # rank 0 only
+    scaler: torch.amp.GradScaler | None = None
+    ema: dict[str, torch.Tensor] | None = None
+    resumed: bool = False
+    step: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    last_val: dict[str, float] | None = None
+
+    @property
+    def use_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out / CHECKPOINT
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything :func:`setup_run` needs to continue this run exactly."""
+        return {"config": self.cfg.to_dict(), "step": self.step, "seconds": self.seconds,
+                "cpu_seconds": self.cpu_seconds,
+                "model": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+                "ema": {k: v.cpu() for k, v in self.ema.items()} if self.ema is not None else None,
+                "optimizer": self.opt.state_dict(),
+                "scheduler": {"schedule": self.cfg.optim.schedule,
+                              "lr": lr_at(max(self.step - 1, 0), self.cfg)},
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                "rng": {"torch": torch.get_rng_state()},
+                "last_validation": self.last_val}
+
+    def validate(self) -> dict[str, float]:
+        """The validation set's measurements of the EMA weights (or the raw ones without EMA)."""
+        assert self.val is not None
+        eval_net = copy.deepcopy(self.net).eval()
+        if self.ema is not None:
+            eval_net.load_state_dict(self.ema)
+        model = Model(self.cfg.name, self.cfg.model.spec, eval_net, self.norm)
+        t = time.perf_counter()
+        res = self.val.evaluate(model, self.device)
+        res["seconds_validation"] = round(time.perf_counter() - t, 2)
+        return res
+
+
+def setup_run(cfg: TrainConfig, out: Path, resume: Path | None, d: Dist) -> Run:
+    """Build the run ``cfg`` describes in ``out`` (continuing ``resume`` if given).
+
+    Every config and data error surfaces here, as :class:`~clearzoom.errors.ConfigError`, before
+    any training step.
+    """
+    rc = cfg.train
+    if rc.threads:
+        torch.set_num_threads(rc.threads)
+    if rc.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    if rc.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device: cuda requested but CUDA is not available")
+    use_cuda = rc.device != "cpu" and torch.cuda.is_available()
+    device = torch.device("cuda", d.local_rank) if use_cuda else torch.device("cpu")
+    precision = resolve_train_precision(rc.precision, device)
+    state = load_state(resume) if resume is not None else None
+    if state is not None and state["config"]["model"]["spec"] != cfg.model.spec:
+        raise ConfigError(f"--resume {resume}: its model.spec differs from the config's")
+    _prepare_out(out, resume, d)
+    norm, net, opt = _build_model(cfg, device)
+    sampler, val = _build_data(cfg, d)
+    run = Run(cfg, out, d, device, precision, norm, net, net, opt, sampler, val, None,
+              scaler=torch.amp.GradScaler("cuda") if precision == "fp16" else None)
+    if state is not None:
+        _restore(run, state, resume)
+    if cfg.optim.ema > 0:  # from the loaded weights (or the checkpoint's EMA), never from fresh ones
+        saved = state.get("ema") if state is not None else None
+        run.ema = ({k: v.to(device) for k, v in saved.items()} if saved is not None
+                   else {k: v.detach().clone() for k, v in net.state_dict().items()})
+    if d.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        run.model = DistributedDataParallel(net, device_ids=[d.local_rank] if use_cuda else None)
+    if rc.compile:
+        run.model = torch.compile(run.model)
+    if d.main:
+        _start_logs(run)
+    return run
+
+
+def _prepare_out(out: Path, resume: Path | None, d: Dist) -> None:
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
+        if resume is None and (out / CHECKPOINT).exists():
+            raise ConfigError(f"{out / CHECKPOINT} exists: pass --resume {out / CHECKPOINT} to "
+                              f"continue that run, or choose another --out")
+
+
+def _build_model(cfg: TrainConfig, device: torch.device,
+                 ) -> tuple[Normalization, torch.nn.Module, torch.optim.Optimizer]:
+    try:
+        norm = Normalization.from_dict(cfg.model.normalization)
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError("model.normalization: needs inp_sub, inp_div, gt_sub, gt_div") from None
+    torch.manual_seed(cfg.seed)
+    try:
+        net = registry.make(cfg.model.spec)
+    except UnknownModelError as exc:
+        raise ConfigError(f"model.spec: {exc}") from None
+    except TypeError as exc:
+        raise ConfigError(f"model.spec: bad arguments ({exc})") from None
+    net.to(device)
+    if cfg.train.channels_last:
+        net.to(memory_format=torch.channels_last)
+    opt_cls = torch.optim.AdamW if cfg.optim.name == "adamw" else torch.optim.Adam
+    opt = opt_cls(net.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
+                  weight_decay=cfg.optim.weight_decay)
+    return norm, net, opt
+
+
+def _build_data(cfg: TrainConfig, d: Dist) -> tuple[PatchSampler, ValidationSet | None]:
+    files = list_images(cfg.data.train)
+    train_files, val_files = split_files(files, cfg.data.val_every)
+    store = ImageStore(train_files, cache=cfg.data.cache, predownscale=cfg.data.predownscale,
+                       predownscale_formats=cfg.data.predownscale_formats,
+                       min_side=cfg.data.min_side)
+    if len(store) == 0:
+        raise ConfigError(f"data.train: none of the {len(train_files)} training images is usable")
+    sampler = PatchSampler(store, cfg.data, cfg.degrade, seed=cfg.seed, rank=d.rank,
+                           world_size=d.world)
+    val = ValidationSet(val_files, cfg.validate, cfg.data.val_max) if d.main else None
+    if val is not None:
+        log.info("%d training images (%d skipped, %.0f MB cached), %d validation crops",
+                 len(store), len(store.skipped), store.nbytes / 1e6, val.num_images)
+    return sampler, val
+
+
+def _restore(run: Run, state: dict[str, Any], resume: Path | None) -> None:
+    run.net.load_state_dict(state["model"])
+    run.opt.load_state_dict(state["optimizer"])
+    if run.scaler is not None and state.get("scaler"):
+        run.scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    run.step, run.seconds = state["step"], state["seconds"]
+    run.last_val = state.get("last_validation")
+    run.cpu_seconds = state.get("cpu_seconds", run.seconds)
+    run.resumed = True
+    if run.d.main:
+        log.info("resumed %s at step %d (%.1f min trained)", resume, run.step, run.seconds / 60)
+
+
+def _start_logs(run: Run) -> None:
+    import yaml
+
+    run.log = RunLog(run.out, run.step if run.resumed else None)
+    write_atomic(run.out / "config.yaml", yaml.safe_dump(run.cfg.to_dict(), sort_keys=False))
+    if run.val is not None and not run.resumed:
+        run.log.write({"kind": "bicubic", "step": 0, **run.val.bicubic()})
