@@ -25,10 +25,11 @@ from PIL import Image
 
 from .. import imageio
 from .._version import __version__
-from ..analysis import analyze_image, blockiness, describe_task
+from ..analysis import ImageAnalysis, analyze_image, blockiness, describe_task
 from ..checkpoints.loading import load_model
 from ..eval.figures import detailed_region
 from ..inference.api import upscale
+from ..models.model import Model
 from ..precision import resolve_device
 from ..trace import Trace
 
@@ -105,11 +106,10 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
         st.set_shape(np.asarray(image).shape)
     with trace.stage("load model") as st:
         loaded = load_model(model, device=trace.device)
-        st.params = sum(p.numel() for p in loaded.net.parameters())
+        st.params = loaded.num_parameters
         st.detail = f"{loaded.name}: {loaded.description}"
     out = upscale(image, scale=scale, size=size, model=loaded, device=device, precision=precision,
-                  threads=threads, trace=trace, tta=tta,
-                  input_quality=meta.jpeg_quality)
+                  threads=threads, trace=trace, tta=tta, input_quality=meta.jpeg_quality)
     if save_output is not None:
         with trace.stage("encode", detail=f"write {save_output.suffix.lstrip('.').upper()} "
                                           "atomically, ICC and EXIF kept") as st:
@@ -117,13 +117,18 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
             imageio.write_image(out, save_output, meta=meta, jpeg_quality=jpeg_quality,
                                 overwrite=overwrite)
     total = time.perf_counter() - t_start
+    view, result = _result_view(analysis, _rgb8(image), _rgb8(out), trace.facts["output_hw"])
+    report = _report(src, analysis, trace, loaded, total, result,
+                     save_output.name if save_output is not None else None)
+    return ExplainResult(report, view, out)
 
-    out_h, out_w = trace.facts["output_hw"]
-    task = describe_task(analysis, (out_w, out_h))
-    in_rgb = _rgb8(image)
-    out_rgb = _rgb8(out)
+
+def _result_view(analysis: ImageAnalysis, in_rgb: Image.Image, out_rgb: Image.Image,
+                 out_hw: tuple[int, int]) -> tuple[dict[str, Image.Image], dict[str, Any]]:
+    """The result view (the most detailed region of the input, at the output's resolution: the
+    input, bicubic, clearzoom) and the report's ``result`` section (the region, blockiness)."""
+    out_h, out_w = out_hw
     bicubic = in_rgb.resize((out_w, out_h), Image.Resampling.BICUBIC)
-    # result view: the most detailed region of the input, at the output's resolution
     color = torch.from_numpy(np.asarray(in_rgb, dtype=np.float32) / 255).permute(2, 0, 1)
     side = min(REGION_LR, in_rgb.width, in_rgb.height)
     ry, rx = detailed_region(color, side)
@@ -135,36 +140,42 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
         "bicubic": bicubic.crop(box),
         "clearzoom": out_rgb.crop(box),
     }
+    result = {"region": {"x": rx, "y": ry, "size": side},
+              "blockiness": {"input": analysis.blockiness,
+                             "bicubic": _block_at_input_scale(bicubic, in_rgb.size),
+                             "clearzoom": _block_at_input_scale(out_rgb, in_rgb.size)}}
+    return view, result
+
+
+def _report(src: Path, analysis: ImageAnalysis, trace: Trace, loaded: Model, total: float,
+            result: dict[str, Any], output_file: str | None) -> dict[str, Any]:
+    """The JSON-able report (its schema: ``report.schema.json``)."""
+    out_h, out_w = trace.facts["output_hw"]
+    sx, sy = out_w / analysis.width, out_h / analysis.height
     stages = []
     for s in trace.stages.values():
         d = s.to_dict()
         d["seconds"] = round(d["seconds"], 4)
         stages.append(d)
-    report = {
+    run = {k: v for k, v in trace.facts.items() if k not in ("output_hw", "output_window")}
+    run["device"] = str(trace.device)
+    return {
         "format": REPORT_FORMAT,
         "clearzoom_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "source": src.name,
         "input": analysis.to_dict(),
-        "task": task,
+        "task": describe_task(analysis, (out_w, out_h)),
         "output": {"width": out_w, "height": out_h, "scale": [round(sx, 4), round(sy, 4)],
-                   "file": save_output.name if save_output is not None else None},
+                   "file": output_file},
         "model": {"name": loaded.name, "description": loaded.description,
-                  "parameters": sum(p.numel() for p in loaded.net.parameters()),
-                  "spec": loaded.spec},
-        "run": {k: v for k, v in trace.facts.items() if k not in ("output_hw", "output_window")},
+                  "parameters": loaded.num_parameters, "spec": loaded.spec},
+        "run": run,
         "stages": stages,
         "total_seconds": round(total, 4),
         "stage_seconds": round(trace.total_seconds, 4),
-        "result": {
-            "region": {"x": rx, "y": ry, "size": side},
-            "blockiness": {"input": analysis.blockiness,
-                           "bicubic": _block_at_input_scale(bicubic, in_rgb.size),
-                           "clearzoom": _block_at_input_scale(out_rgb, in_rgb.size)},
-        },
+        "result": result,
         "references": [{k: r[k] for k in ("title", "url", "role", "used")}
                        for r in load_references()],
     }
-    report["run"]["device"] = str(trace.device)
-    return ExplainResult(report, view, out)
 

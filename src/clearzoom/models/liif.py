@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..coords import nearest_index
+from ..trace import NO_TRACE
 from . import registry
 from .registry import register
 
@@ -175,58 +176,26 @@ class LIIF(nn.Module):
 
         Shape: returns ``(B, Q, 3)``.
         """
-        from ..trace import NO_TRACE
-
         tr = trace if trace is not None else NO_TRACE
         bsz, h, w, n_hidden = proj.shape
         hf, wf = grid_hw if grid_hw is not None else (h, w)
-        oy, ox = offset
         layers = [m for m in self.imnet.layers if isinstance(m, nn.Linear)]
-        first = layers[0]
-        shifts = [-1, 1] if self.local_ensemble else [0]
-        n_ens, q = len(shifts) ** 2, coord.shape[1]
+        n_ens = 4 if self.local_ensemble else 1
         with tr.stage("local ensemble", detail=f"{n_ens} nearest latent code(s) per query, "
                                                "weighted by the opposite rectangle's area") as st:
-            w_coord = first.weight[:, self.feat_dim : self.feat_dim + 2]
-            base = first.bias
+            base = layers[0].bias
             if self.cell_decode:
                 if cell is None:
                     raise ValueError("this LIIF decodes cells: pass `cell`")
                 rel_cell = cell * cell.new_tensor([hf, wf])
-                base = base + rel_cell @ first.weight[:, self.feat_dim + 2 :].t()  # (B, Q|1, hidden)
-            eps = _EPS_SHIFT if self.local_ensemble else 0.0
-            ry, rx = 1.0 / hf, 1.0 / wf
-            size = coord.new_tensor([hf, wf])
-            batch_base = (torch.arange(bsz, device=coord.device) * (h * w)).view(bsz, 1)
-            rows, rels = [], []
-            for vy in shifts:
-                for vx in shifts:
-                    c_ = coord + coord.new_tensor([vy * ry + eps, vx * rx + eps])
-                    c_ = c_.clamp(-1 + 1e-6, 1 - 1e-6)
-                    iy = nearest_index(c_[..., 0], hf)
-                    ix = nearest_index(c_[..., 1], wf)
-                    q_coord = torch.stack(
-                        [-1 + (2 * iy + 1) / hf, -1 + (2 * ix + 1) / wf], dim=-1
-                    ).to(coord.dtype)
-                    rels.append((coord - q_coord) * size)
-                    rows.append((iy - oy) * w + (ix - ox) + batch_base)
-            rel = torch.stack(rels)  # (E, B, Q, 2)
-            # gathered projected codes: the first layer's latent part, one row per query and code
-            x = proj.reshape(bsz * h * w, n_hidden).index_select(0, torch.cat(rows, 0).reshape(-1))
-            st.set_shape(x.view(n_ens, bsz, q, n_hidden))
+                base = base + rel_cell @ layers[0].weight[:, self.feat_dim + 2 :].t()  # (B, Q|1, hidden)
+            x, rel = self._gather(proj, coord, (hf, wf), offset)
+            st.set_shape(x.view(n_ens, bsz, coord.shape[1], n_hidden))
         hidden = hidden_layers if hidden_layers is not None else layers[1:-1]
         macs = x.shape[0] * (2 * n_hidden + sum(m.in_features * m.out_features for m in layers[1:]))
         with tr.stage("MLP decoder", macs=macs, params=sum(p.numel() for p in self.imnet.parameters()),
                       detail=" -> ".join(str(m.out_features) for m in layers) + ", ReLU") as st:
-            # first layer: gathered projected code + coordinate part + (bias + cell part), in place
-            # (under autocast the gathered codes are bf16/fp16 while coordinates stay fp32)
-            x.addmm_(rel.reshape(-1, 2).to(x.dtype), w_coord.t().to(x.dtype))
-            x = x.view(n_ens, bsz, -1, n_hidden)
-            x += base
-            x = x.view(-1, n_hidden).relu_()
-            for layer in hidden:
-                x = layer(x).relu_()
-            preds = F.linear(x, layers[-1].weight, layers[-1].bias).view(n_ens, bsz, q, -1)
+            preds = self._mlp(x, rel, base, layers, hidden)
             st.set_shape(preds)
         with tr.stage("local ensemble", count=False):  # its second half: the same call
             if self.local_ensemble:
@@ -243,6 +212,53 @@ class LIIF(nn.Module):
                 ret = ret + bilinear_sample(inp, coord, grid_hw=(hf, wf), offset=offset)
                 st.set_shape(ret)
         return ret
+
+    def _gather(self, proj: torch.Tensor, coord: torch.Tensor, grid_hw: tuple[int, int],
+                offset: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The projected code of each query's nearest latent cell(s), and the query's offset from
+        each cell centre in cell units.
+
+        Shape: returns ``(E * B * Q, hidden)`` and ``(E, B, Q, 2)``, E = 4 with local ensemble, else 1.
+        """
+        bsz, h, w, n_hidden = proj.shape
+        hf, wf = grid_hw
+        oy, ox = offset
+        shifts = [-1, 1] if self.local_ensemble else [0]
+        eps = _EPS_SHIFT if self.local_ensemble else 0.0
+        ry, rx = 1.0 / hf, 1.0 / wf
+        size = coord.new_tensor([hf, wf])
+        batch_base = (torch.arange(bsz, device=coord.device) * (h * w)).view(bsz, 1)
+        rows, rels = [], []
+        for vy in shifts:
+            for vx in shifts:
+                c_ = coord + coord.new_tensor([vy * ry + eps, vx * rx + eps])
+                c_ = c_.clamp(-1 + 1e-6, 1 - 1e-6)
+                iy = nearest_index(c_[..., 0], hf)
+                ix = nearest_index(c_[..., 1], wf)
+                q_coord = torch.stack(
+                    [-1 + (2 * iy + 1) / hf, -1 + (2 * ix + 1) / wf], dim=-1
+                ).to(coord.dtype)
+                rels.append((coord - q_coord) * size)
+                rows.append((iy - oy) * w + (ix - ox) + batch_base)
+        # gathered projected codes: the first layer's latent part, one row per query and code
+        x = proj.reshape(bsz * h * w, n_hidden).index_select(0, torch.cat(rows, 0).reshape(-1))
+        return x, torch.stack(rels)
+
+    def _mlp(self, x: torch.Tensor, rel: torch.Tensor, base: torch.Tensor, layers: list[nn.Linear],
+             hidden: list[nn.Module]) -> torch.Tensor:
+        """The MLP on gathered codes: the first layer completed in place (coordinate part, then
+        bias + cell part), the hidden layers, the last layer. Shape: ``(E, B, Q, 3)``."""
+        n_ens, bsz, q = rel.shape[:3]
+        n_hidden = x.shape[-1]
+        w_coord = layers[0].weight[:, self.feat_dim : self.feat_dim + 2]
+        # under autocast the gathered codes are bf16/fp16 while coordinates stay fp32
+        x.addmm_(rel.reshape(-1, 2).to(x.dtype), w_coord.t().to(x.dtype))
+        x = x.view(n_ens, bsz, -1, n_hidden)
+        x += base
+        x = x.view(-1, n_hidden).relu_()
+        for layer in hidden:
+            x = layer(x).relu_()
+        return F.linear(x, layers[-1].weight, layers[-1].bias).view(n_ens, bsz, q, -1)
 
     def forward(self, inp: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
                 strength: torch.Tensor | float | None = None) -> torch.Tensor:
