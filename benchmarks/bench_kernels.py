@@ -55,11 +55,13 @@ def main() -> None:
         res["linear_fp32_gflops"] = round(flop / timeit(lambda: F.linear(x, lin.weight, lin.bias)) / 1e9, 1)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             res["linear_bf16_autocast_gflops"] = round(
-                flop / timeit(lambda: F.linear(x, lin.weight, lin.bias), 2) / 1e9, 1)
+                flop / timeit(lambda: F.linear(x, lin.weight, lin.bias), 2) / 1e9, 1
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            q = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear},
-                                                       dtype=torch.qint8)
+            q = torch.ao.quantization.quantize_dynamic(
+                torch.nn.Sequential(lin), {torch.nn.Linear}, dtype=torch.qint8
+            )
         res["linear_int8_dynamic_gflops"] = round(flop / timeit(lambda: q(x)) / 1e9, 1)
 
         net = load_model(OFFICIAL).net
@@ -72,11 +74,16 @@ def main() -> None:
         img = torch.rand(3, 128, 128)
         for chunk in (512, 1024, 2048, 4096, 16384):
             opts = RenderOptions(precision="fp32", chunk_queries=chunk)
-            s = timeit(lambda: list(render_color(small, img, (512, 512), options=opts)), 3)
+            s = timeit(lambda o=opts: list(render_color(small, img, (512, 512), options=o)), 3)
             res[f"decode_x4_chunk{chunk}_s_per_mp"] = round(s / (512 * 512 / 1e6), 2)
-    meta = {"date": datetime.date.today().isoformat(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "onednn_native_bf16": cpu_has_fast_bf16(), "command": "python " + " ".join(sys.argv)}
+    meta = {
+        "date": datetime.date.today().isoformat(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "onednn_native_bf16": cpu_has_fast_bf16(),
+        "command": "python " + " ".join(sys.argv),
+    }
     print(json.dumps({"meta": meta, "results": res}, indent=1))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

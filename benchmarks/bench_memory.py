@@ -39,8 +39,21 @@ def main() -> None:
             n_in, n_out = (int(v) for v in case.split(":"))
             src, dst = Path(tmp) / f"in{n_in}.png", Path(tmp) / f"out{n_in}.png"
             Image.open(PHOTO).convert("RGB").resize((n_in, n_in), Image.LANCZOS).save(src)
-            cmd = [sys.executable, "-m", "clearzoom.cli.main", "upscale", str(src), "--size",
-                   f"{n_out}x{n_out}", "-o", str(dst), "-q", "--overwrite", "--precision", args.precision]
+            cmd = [
+                sys.executable,
+                "-m",
+                "clearzoom.cli.main",
+                "upscale",
+                str(src),
+                "--size",
+                f"{n_out}x{n_out}",
+                "-o",
+                str(dst),
+                "-q",
+                "--overwrite",
+                "--precision",
+                args.precision,
+            ]
             if args.model:
                 cmd += ["--model", args.model]
             if args.threads:
@@ -54,9 +67,14 @@ def main() -> None:
                 peak_kb = float("nan")
             with Image.open(dst) as im:
                 assert im.size == (n_out, n_out)
-            row = {"input": f"{n_in}x{n_in}", "output": f"{n_out}x{n_out}",
-                   "peak_rss_mb": round(peak_kb / 1024, 1), "seconds": round(secs, 1),
-                   "model": args.model or "default", "precision": args.precision}
+            row = {
+                "input": f"{n_in}x{n_in}",
+                "output": f"{n_out}x{n_out}",
+                "peak_rss_mb": round(peak_kb / 1024, 1),
+                "seconds": round(secs, 1),
+                "model": args.model or "default",
+                "precision": args.precision,
+            }
             print(json.dumps(row), flush=True)
             rows.append(row)
     if args.out:

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from clearzoom.checkpoints import load_model  # noqa: E402
 from clearzoom.eval.protocol import evaluate_image, is_gray, load_rgb  # noqa: E402
 from clearzoom.inference.engine import RenderOptions  # noqa: E402
-from clearzoom.precision import cpu_has_fast_bf16, resolve_precision  # noqa: E402
 from clearzoom.models.pretrained import DEFAULT_MODEL  # noqa: E402
+from clearzoom.precision import cpu_has_fast_bf16, resolve_precision  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "data" / "bench"
 
@@ -37,11 +37,18 @@ def evaluate(model, sets: list[str], cases: list[tuple[int, int | None]], precis
     for set_name in sets:
         files = sorted((BENCH / set_name).glob("*.png"))
         for scale, quality in cases:
-            res = [evaluate_image(model, load_rgb(f), scale, jpeg_quality=quality, options=opts,
-                                  gray=is_gray(f)) for f in files]
-            rows.append({"set": set_name, "scale": scale,
-                         "degradation": f"jpeg:{quality}" if quality else "clean",
-                         "psnr_y": round(float(np.mean([r.psnr_y for r in res])), 3)})
+            res = [
+                evaluate_image(model, load_rgb(f), scale, jpeg_quality=quality, options=opts, gray=is_gray(f))
+                for f in files
+            ]
+            rows.append(
+                {
+                    "set": set_name,
+                    "scale": scale,
+                    "degradation": f"jpeg:{quality}" if quality else "clean",
+                    "psnr_y": round(float(np.mean([r.psnr_y for r in res])), 3),
+                }
+            )
     return rows
 
 
@@ -57,14 +64,28 @@ def main() -> None:
     compared = resolve_precision(args.precision, cpu)
     exact = evaluate(model, ["Set5", "Set14"], cases, "fp32")
     fast = evaluate(model, ["Set5", "Set14"], cases, compared)
-    rows = [{"set": a["set"], "scale": a["scale"], "degradation": a["degradation"],
-             "psnr_fp32": a["psnr_y"], "psnr_default": b["psnr_y"], "default": compared,
-             "diff_db": round(b["psnr_y"] - a["psnr_y"], 3)} for a, b in zip(exact, fast)]
-    meta = {"date": datetime.date.today().isoformat(), "model": args.model,
-            "auto_precision": resolve_precision("auto", cpu), "compared": compared,
-            "cpu_bf16": cpu_has_fast_bf16(),
-            "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "command": "python " + " ".join(sys.argv)}
+    rows = [
+        {
+            "set": a["set"],
+            "scale": a["scale"],
+            "degradation": a["degradation"],
+            "psnr_fp32": a["psnr_y"],
+            "psnr_default": b["psnr_y"],
+            "default": compared,
+            "diff_db": round(b["psnr_y"] - a["psnr_y"], 3),
+        }
+        for a, b in zip(exact, fast)
+    ]
+    meta = {
+        "date": datetime.date.today().isoformat(),
+        "model": args.model,
+        "auto_precision": resolve_precision("auto", cpu),
+        "compared": compared,
+        "cpu_bf16": cpu_has_fast_bf16(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "command": "python " + " ".join(sys.argv),
+    }
     print(json.dumps(rows, indent=1))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -72,8 +72,8 @@ def time_reference(model, x, out_hw, chunks, repeats, bsize=30000):
                 s = k * bsize
                 if s >= coord.shape[1]:
                     break
-                q = coord[:, s:s + bsize]
-                reference_query_rgb(net, feat, q, cell[:, s:s + bsize], inp)
+                q = coord[:, s : s + bsize]
+                reference_query_rgb(net, feat, q, cell[:, s : s + bsize], inp)
                 n_q += q.shape[1]
             td = time.perf_counter() - t
             if i:
@@ -108,21 +108,35 @@ def main() -> None:
                 out_hw = (size * scale, size * scale)
                 window = centred_window(out_hw, int(args.window_mp * 1e6))
                 mp = window[2] * window[3] / 1e6
-                row = {"model": label, "params_m": round(model.num_parameters / 1e6, 3),
-                       "input": f"{size}x{size}", "scale": scale, "window_mp": round(mp, 3)}
+                row = {
+                    "model": label,
+                    "params_m": round(model.num_parameters / 1e6, 3),
+                    "input": f"{size}x{size}",
+                    "scale": scale,
+                    "window_mp": round(mp, 3),
+                }
                 for prec in dict.fromkeys(["fp32", auto]):
                     row[f"ours_{prec}_ms_per_mp"] = round(
-                        1000 * time_ours(model, x, out_hw, window, prec, args.repeats) / mp, 1)
+                        1000 * time_ours(model, x, out_hw, window, prec, args.repeats) / mp, 1
+                    )
                 row["reference_fp32_ms_per_mp"] = round(
-                    1000 * time_reference(model, x, out_hw, args.ref_chunks, args.repeats), 1)
+                    1000 * time_reference(model, x, out_hw, args.ref_chunks, args.repeats), 1
+                )
                 row["speedup_fp32"] = round(row["reference_fp32_ms_per_mp"] / row["ours_fp32_ms_per_mp"], 2)
-                row[f"speedup_{auto}"] = round(row["reference_fp32_ms_per_mp"] / row[f"ours_{auto}_ms_per_mp"], 2)
+                row[f"speedup_{auto}"] = round(
+                    row["reference_fp32_ms_per_mp"] / row[f"ours_{auto}_ms_per_mp"], 2
+                )
                 print(json.dumps(row), flush=True)
                 rows.append(row)
-    meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_name(),
-            "cores": torch.get_num_threads(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "auto_precision": auto,
-            "command": "python " + " ".join(sys.argv)}
+    meta = {
+        "date": datetime.date.today().isoformat(),
+        "cpu": cpu_name(),
+        "cores": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "auto_precision": auto,
+        "command": "python " + " ".join(sys.argv),
+    }
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")

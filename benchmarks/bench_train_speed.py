@@ -36,11 +36,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def _spec(nf: int, nb: int, hidden: int, skip=None) -> dict:
-    return {"name": "liif", "args": {
-        "encoder_spec": {"name": "edsr-baseline",
-                         "args": {"n_feats": nf, "n_resblocks": nb, "no_upsampling": True}},
-        "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": [hidden] * 4}},
-        "skip": skip}}
+    return {
+        "name": "liif",
+        "args": {
+            "encoder_spec": {
+                "name": "edsr-baseline",
+                "args": {"n_feats": nf, "n_resblocks": nb, "no_upsampling": True},
+            },
+            "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": [hidden] * 4}},
+            "skip": skip,
+        },
+    }
 
 
 RECIPES = {
@@ -51,8 +57,11 @@ RECIPES = {
 
 def encoder_macs(net, patch: int) -> int:
     """MACs of the encoder's convolutions on one ``patch x patch`` input (all at full resolution)."""
-    return sum(m.in_channels * m.out_channels * m.kernel_size[0] * m.kernel_size[1] * patch * patch
-               for m in net.encoder.modules() if m.__class__.__name__ == "Conv2d")
+    return sum(
+        m.in_channels * m.out_channels * m.kernel_size[0] * m.kernel_size[1] * patch * patch
+        for m in net.encoder.modules()
+        if m.__class__.__name__ == "Conv2d"
+    )
 
 
 KINDS = ["paper", "clearzoom", "clearzoom channels-last", "clearzoom compiled", "encoder only"]
@@ -66,8 +75,10 @@ def forward_macs(net, patch: int, batch: int, queries: int, straightforward: boo
     if straightforward:
         first_macs = rows * first.in_features * first.out_features
     else:  # projection once per LR pixel + the 4 coordinate/cell columns per row
-        first_macs = (patch * patch * net.feat_dim * first.out_features
-                      + rows * (first.in_features - net.feat_dim) * first.out_features)
+        first_macs = (
+            patch * patch * net.feat_dim * first.out_features
+            + rows * (first.in_features - net.feat_dim) * first.out_features
+        )
     rest = rows * sum(m.in_features * m.out_features for m in layers[1:])
     return float(batch * (encoder_macs(net, patch) + first_macs + rest))
 
@@ -75,17 +86,26 @@ def forward_macs(net, patch: int, batch: int, queries: int, straightforward: boo
 def _case(kind: str, recipe: str, threads: int, repeats: int, q: mp.Queue) -> None:
     import torch
     import torch.nn.functional as F
+    from reference_liif import reference_query_rgb
 
     from clearzoom.models import registry
     from clearzoom.train.config import config_from_dict
     from clearzoom.train.data import ImageStore, PatchSampler, list_images
     from clearzoom.train.schedule import resolve_train_precision
-    from reference_liif import reference_query_rgb
 
     torch.set_num_threads(threads)
     spec, queries = RECIPES[recipe]
-    cfg = config_from_dict({"data": {"train": str(ROOT.parent / "shared/data/train"), "patch": 48,
-                                     "queries": queries, "batch": 16}, "degrade": {"clean": 1.0}})
+    cfg = config_from_dict(
+        {
+            "data": {
+                "train": str(ROOT.parent / "shared/data/train"),
+                "patch": 48,
+                "queries": queries,
+                "batch": 16,
+            },
+            "degrade": {"clean": 1.0},
+        }
+    )
     files = list_images(cfg.data.train)[:40]
     sampler = PatchSampler(ImageStore(files), cfg.data, cfg.degrade, seed=0)
     batches = [sampler.batch(i) for i in range(repeats + 1)]
@@ -111,8 +131,11 @@ def _case(kind: str, recipe: str, threads: int, repeats: int, q: mp.Queue) -> No
         else:
             if channels_last:
                 inp = inp.contiguous(memory_format=torch.channels_last)
-            ctx = (torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16"
-                   else torch.autocast("cpu", enabled=False))
+            ctx = (
+                torch.autocast("cpu", dtype=torch.bfloat16)
+                if precision == "bf16"
+                else torch.autocast("cpu", enabled=False)
+            )
             with ctx:
                 pred = forward(inp, b.coord, b.cell)
             loss = F.l1_loss(pred.float(), gt)
@@ -126,13 +149,24 @@ def _case(kind: str, recipe: str, threads: int, repeats: int, q: mp.Queue) -> No
         t = time.perf_counter()
         step(b)
         times.append(time.perf_counter() - t)
-    macs = (16 * encoder_macs(net, 48) if kind == "encoder only"
-            else forward_macs(net, 48, 16, queries, straightforward=kind == "paper"))
-    q.put({"recipe": recipe, "kind": kind, "threads": threads, "precision": precision,
-           "seconds_per_step": statistics.median(times), "all_seconds": times,
-           "samples_per_s": 16 / statistics.median(times),
-           "queries_per_s": 16 * queries / statistics.median(times),
-           "forward_gmacs": macs / 1e9})
+    macs = (
+        16 * encoder_macs(net, 48)
+        if kind == "encoder only"
+        else forward_macs(net, 48, 16, queries, straightforward=kind == "paper")
+    )
+    q.put(
+        {
+            "recipe": recipe,
+            "kind": kind,
+            "threads": threads,
+            "precision": precision,
+            "seconds_per_step": statistics.median(times),
+            "all_seconds": times,
+            "samples_per_s": 16 / statistics.median(times),
+            "queries_per_s": 16 * queries / statistics.median(times),
+            "forward_gmacs": macs / 1e9,
+        }
+    )
 
 
 def run_case(*args) -> dict:
@@ -153,8 +187,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--out", default=None)
-    ap.add_argument("--merge", action="store_true",
-                    help="keep the rows of --out that this run does not measure again")
+    ap.add_argument(
+        "--merge", action="store_true", help="keep the rows of --out that this run does not measure again"
+    )
     args = ap.parse_args()
     rows = []
     for recipe in RECIPES:
@@ -167,13 +202,18 @@ def main() -> None:
         key = lambda r: (r["recipe"], r["kind"], r["threads"])  # noqa: E731
         new = {key(r) for r in rows}
         old = [r for r in json.loads(Path(args.out).read_text())["rows"] if key(r) not in new]
-        rows = sorted(old + rows, key=lambda r: (list(RECIPES).index(r["recipe"]), r["threads"],
-                                                 KINDS.index(r["kind"])))
+        rows = sorted(
+            old + rows, key=lambda r: (list(RECIPES).index(r["recipe"]), r["threads"], KINDS.index(r["kind"]))
+        )
     for r in rows:
-        ref = next(x for x in rows if x["recipe"] == r["recipe"] and x["threads"] == r["threads"]
-                   and x["kind"] == "paper")
+        ref = next(
+            x
+            for x in rows
+            if x["recipe"] == r["recipe"] and x["threads"] == r["threads"] and x["kind"] == "paper"
+        )
         r["speedup_vs_paper"] = ref["seconds_per_step"] / r["seconds_per_step"]
     save_results(args.out, rows)
+
 
 if __name__ == "__main__":
     main()

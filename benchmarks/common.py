@@ -17,9 +17,15 @@ def save_results(out: str | None, rows: list[dict], **meta) -> None:
     from clearzoom.atomic import write_atomic
     from clearzoom.eval.speed import machine_info
 
-    doc = {"meta": {**machine_info(), **meta, "date": datetime.date.today().isoformat(),
-                    "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])},
-           "rows": rows}
+    doc = {
+        "meta": {
+            **machine_info(),
+            **meta,
+            "date": datetime.date.today().isoformat(),
+            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        },
+        "rows": rows,
+    }
     text = json.dumps(doc, indent=1)
     if out:
         write_atomic(out, text + "\n")

@@ -15,20 +15,26 @@ import torch.nn.functional as F
 from clearzoom.coords import make_coord
 
 
-def reference_query_rgb(net, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor,
-                        inp: torch.Tensor | None = None) -> torch.Tensor:
+def reference_query_rgb(
+    net, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor, inp: torch.Tensor | None = None
+) -> torch.Tensor:
     """The official ``LIIF.query_rgb``, unchanged in substance. ``(B, Q, 2) -> (B, Q, 3)``."""
     if net.feat_unfold:
         feat = F.unfold(feat, 3, padding=1).view(
-            feat.shape[0], feat.shape[1] * 9, feat.shape[2], feat.shape[3])
+            feat.shape[0], feat.shape[1] * 9, feat.shape[2], feat.shape[3]
+        )
     if net.local_ensemble:
         vx_lst, vy_lst, eps_shift = [-1, 1], [-1, 1], 1e-6
     else:
         vx_lst, vy_lst, eps_shift = [0], [0], 0
     rx = 2 / feat.shape[-2] / 2
     ry = 2 / feat.shape[-1] / 2
-    feat_coord = make_coord(feat.shape[-2:], flatten=False).permute(2, 0, 1) \
-        .unsqueeze(0).expand(feat.shape[0], 2, *feat.shape[-2:])
+    feat_coord = (
+        make_coord(feat.shape[-2:], flatten=False)
+        .permute(2, 0, 1)
+        .unsqueeze(0)
+        .expand(feat.shape[0], 2, *feat.shape[-2:])
+    )
     preds, areas = [], []
     for vx in vx_lst:
         for vy in vy_lst:
@@ -36,10 +42,12 @@ def reference_query_rgb(net, feat: torch.Tensor, coord: torch.Tensor, cell: torc
             coord_[:, :, 0] += vx * rx + eps_shift
             coord_[:, :, 1] += vy * ry + eps_shift
             coord_.clamp_(-1 + 1e-6, 1 - 1e-6)
-            q_feat = F.grid_sample(feat, coord_.flip(-1).unsqueeze(1), mode="nearest",
-                                   align_corners=False)[:, :, 0, :].permute(0, 2, 1)
-            q_coord = F.grid_sample(feat_coord, coord_.flip(-1).unsqueeze(1), mode="nearest",
-                                    align_corners=False)[:, :, 0, :].permute(0, 2, 1)
+            q_feat = F.grid_sample(feat, coord_.flip(-1).unsqueeze(1), mode="nearest", align_corners=False)[
+                :, :, 0, :
+            ].permute(0, 2, 1)
+            q_coord = F.grid_sample(
+                feat_coord, coord_.flip(-1).unsqueeze(1), mode="nearest", align_corners=False
+            )[:, :, 0, :].permute(0, 2, 1)
             rel_coord = coord - q_coord
             rel_coord[:, :, 0] *= feat.shape[-2]
             rel_coord[:, :, 1] *= feat.shape[-1]
@@ -61,13 +69,15 @@ def reference_query_rgb(net, feat: torch.Tensor, coord: torch.Tensor, cell: torc
     for pred, area in zip(preds, areas):
         ret = ret + pred * (area / tot_area).unsqueeze(-1)
     if net.skip == "bilinear":
-        ret = ret + F.grid_sample(inp, coord.flip(-1).unsqueeze(1), mode="bilinear",
-                                  padding_mode="border", align_corners=False)[:, :, 0, :].permute(0, 2, 1)
+        ret = ret + F.grid_sample(
+            inp, coord.flip(-1).unsqueeze(1), mode="bilinear", padding_mode="border", align_corners=False
+        )[:, :, 0, :].permute(0, 2, 1)
     return ret
 
 
-def reference_upscale(model, color: torch.Tensor, out_hw: tuple[int, int],
-                      bsize: int = 30000) -> torch.Tensor:
+def reference_upscale(
+    model, color: torch.Tensor, out_hw: tuple[int, int], bsize: int = 30000
+) -> torch.Tensor:
     """demo.py: encode the whole image, decode all output pixels ``bsize`` at a time (fp32).
 
     ``color (3, h, w)`` in [0, 1] -> ``(3, H, W)`` in [0, 1] (not clipped).
@@ -83,7 +93,8 @@ def reference_upscale(model, color: torch.Tensor, out_hw: tuple[int, int],
         cell[:, :, 1] *= 2 / w
         preds = []
         for ql in range(0, coord.shape[1], bsize):
-            preds.append(reference_query_rgb(net, feat, coord[:, ql:ql + bsize],
-                                             cell[:, ql:ql + bsize], inp))
+            preds.append(
+                reference_query_rgb(net, feat, coord[:, ql : ql + bsize], cell[:, ql : ql + bsize], inp)
+            )
         pred = torch.cat(preds, dim=1)[0]
     return (pred * norm.gt_div + norm.gt_sub).t().reshape(3, h, w)

@@ -1,6 +1,6 @@
 """Make docs/images/example.png: the bundled JPEG enlarged x4 three ways (the default model), side by side.
 
-    .venv/bin/python scripts/make_readme_figure.py
+.venv/bin/python scripts/make_readme_figure.py
 """
 
 from __future__ import annotations

@@ -68,9 +68,11 @@ def main() -> None:
         kept += 1
         with Image.open(buf) as packed:
             fidelity.append(psnr(_tensor(packed), _tensor(crop), y_channel=False))
-    print(f"{kept} crops of {args.side}px from {len(files)} images ({small} too small), "
-          f"{total / 1e6:.1f} MB in {args.out}; PSNR-RGB against the source "
-          f"{np.mean(fidelity):.1f} dB mean, {min(fidelity):.1f} worst")
+    print(
+        f"{kept} crops of {args.side}px from {len(files)} images ({small} too small), "
+        f"{total / 1e6:.1f} MB in {args.out}; PSNR-RGB against the source "
+        f"{np.mean(fidelity):.1f} dB mean, {min(fidelity):.1f} worst"
+    )
 
 
 if __name__ == "__main__":

@@ -34,12 +34,20 @@ def excerpt(report: str) -> list[str]:
     if not (total and stages):
         raise ValueError("not an explain report: no stage table or total time")
     slowest = max(stages, key=lambda c: float(c[6].rstrip("%")))[0]
-    return [f"> {task}", ">",
+    return (
+        [
+            f"> {task}",
+            ">",
             "> | stage | shape (first call) | parameters | MACs | calls | seconds | share |",
-            "> | --- | --- | --- | --- | --- | --- | --- |"] + [
-        "> | " + " | ".join(c) + " |" for c in stages] + [
-        ">", f"> Total {total[1]} s, of which the stages account for {total[2]} s. Most of the time "
-             f"goes to the {slowest}."]
+            "> | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        + ["> | " + " | ".join(c) + " |" for c in stages]
+        + [
+            ">",
+            f"> Total {total[1]} s, of which the stages account for {total[2]} s. Most of the time "
+            f"goes to the {slowest}.",
+        ]
+    )
 
 
 def main() -> None:

@@ -24,8 +24,10 @@ def tiny_spec(**liif_args) -> dict:
     return {
         "name": "liif",
         "args": {
-            "encoder_spec": {"name": "edsr-baseline",
-                             "args": {"n_resblocks": 2, "n_feats": 8, "no_upsampling": True}},
+            "encoder_spec": {
+                "name": "edsr-baseline",
+                "args": {"n_resblocks": 2, "n_feats": 8, "no_upsampling": True},
+            },
             "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": [16, 16]}},
             **liif_args,
         },
@@ -42,8 +44,7 @@ def make_tiny(seed: int = 0, **liif_args):
         for layer in net.imnet.layers:
             if isinstance(layer, torch.nn.Linear):
                 layer.weight.mul_(2)
-    return Model(name="tiny", spec=tiny_spec(**liif_args), net=net.eval(),
-                 normalization=Normalization())
+    return Model(name="tiny", spec=tiny_spec(**liif_args), net=net.eval(), normalization=Normalization())
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +78,14 @@ def photo() -> Image.Image:
 
 # Debian's Chromium, as the browser tests drive it (scripts/setup.sh installs it).
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def open_page(pw, viewport: dict, errors: list[str]):

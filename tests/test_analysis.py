@@ -6,13 +6,12 @@ import io
 
 import numpy as np
 import pytest
+from conftest import BENCH
 from PIL import Image
 
 from clearzoom.analysis import analyze_image, blockiness, describe_task, estimate_quality, noise_sigma
 from clearzoom.analysis.jpeg import STD_LUMA, ijg_table
 from clearzoom.errors import InvalidInputError
-
-from conftest import BENCH
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +107,9 @@ def test_noise_estimate_tracks_added_noise():
 
 def test_task_sentence(tmp_path, photo):
     a = analyze_image(_jpeg(photo.resize((200, 150)), quality=35))
-    assert describe_task(a, (800, 600)) == ("JPEG-compressed photo (quality ≈ 35, 4:2:0) — enlarge ×4 "
-                                            "to 800×600 and remove compression artifacts")
+    assert describe_task(a, (800, 600)) == (
+        "JPEG-compressed photo (quality ≈ 35, 4:2:0) — enlarge ×4 to 800×600 and remove compression artifacts"
+    )
 
 
 def test_not_an_image_is_a_clear_error(tmp_path):

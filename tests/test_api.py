@@ -30,14 +30,20 @@ def test_output_is_a_good_upscale_of_real_content(photo):
     hr = np.asarray(photo, np.float64)
     lr = photo.resize((32, 24), Image.BICUBIC)
     out = np.asarray(clearzoom.upscale(lr, scale=2), np.float64)
-    psnr = 10 * np.log10(255 ** 2 / ((out - hr) ** 2).mean())
+    psnr = 10 * np.log10(255**2 / ((out - hr) ** 2).mean())
     assert psnr > 20
 
 
 def test_numpy_types_and_layouts(photo, tiny_model):
     rgb8 = np.asarray(photo)
-    for arr in (rgb8, rgb8[:, :, 0], rgb8[:, :, :1], (rgb8.astype(np.uint16) * 257),
-                rgb8.astype(np.float32) / 255, np.dstack([rgb8, rgb8[:, :, :1]])):
+    for arr in (
+        rgb8,
+        rgb8[:, :, 0],
+        rgb8[:, :, :1],
+        (rgb8.astype(np.uint16) * 257),
+        rgb8.astype(np.float32) / 255,
+        np.dstack([rgb8, rgb8[:, :, :1]]),
+    ):
         out = clearzoom.upscale(arr, size=(100, 70), model=tiny_model)
         assert out.dtype == (np.float32 if arr.dtype.kind == "f" else arr.dtype)
         assert out.shape == (70, 100) + arr.shape[2:]
@@ -105,10 +111,14 @@ def test_cmyk_jpeg_can_be_written_to_formats_without_cmyk(tmp_path, photo, tiny_
     src = tmp_path / "cmyk.jpg"
     photo.convert("CMYK").save(src, quality=95)
     with Image.open(src) as opened:  # the same pixels as RGB, through the same model
-        expected = np.asarray(clearzoom.upscale(opened.convert("RGB"), scale=2, model=tiny_model),
-                              np.float64)
-    for ext, mode, tol in (("png", "RGB", 0), ("bmp", "RGB", 0), ("tif", "CMYK", 0),
-                           ("webp", "RGB", 12), ("jpg", "CMYK", 12)):
+        expected = np.asarray(clearzoom.upscale(opened.convert("RGB"), scale=2, model=tiny_model), np.float64)
+    for ext, mode, tol in (
+        ("png", "RGB", 0),
+        ("bmp", "RGB", 0),
+        ("tif", "CMYK", 0),
+        ("webp", "RGB", 12),
+        ("jpg", "CMYK", 12),
+    ):
         dst = clearzoom.upscale_file(src, tmp_path / f"out.{ext}", scale=2, model=tiny_model)
         with Image.open(dst) as out:
             assert out.mode == mode, ext
@@ -142,7 +152,8 @@ def test_sixteen_bit_png_file_round_trip(tmp_path, tiny_model):
     rng = np.random.default_rng(0)
     arr = (rng.random((12, 10, 4)) * 65535).astype(np.uint16)
     src = tmp_path / "in16.png"
-    png.Writer(10, 12, greyscale=False, alpha=True, bitdepth=16).write(open(src, "wb"), arr.reshape(12, 40))
+    with open(src, "wb") as f:
+        png.Writer(10, 12, greyscale=False, alpha=True, bitdepth=16).write(f, arr.reshape(12, 40))
     dst = clearzoom.upscale_file(src, tmp_path / "out16.png", scale=2, model=tiny_model)
     w, h, rows, info = png.Reader(filename=str(dst)).asDirect()
     assert (w, h, info["bitdepth"], info["planes"]) == (20, 24, 16, 4)
@@ -155,9 +166,15 @@ def test_sixteen_bit_tiff_files_stay_sixteen_bit_with_their_tags(tmp_path, photo
     rgb16 = np.asarray(photo).astype(np.uint16) * 256 + np.arange(photo.width, dtype=np.uint16)[:, None]
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     src = tmp_path / "scan.tif"
-    tifffile.imwrite(src, rgb16, photometric="rgb", iccprofile=icc, resolution=(600, 600),
-                     resolutionunit="INCH", extratags=[(315, "s", 0, "A. Archivist", True),
-                                                       (33432, "s", 0, "(c) the museum", True)])
+    tifffile.imwrite(
+        src,
+        rgb16,
+        photometric="rgb",
+        iccprofile=icc,
+        resolution=(600, 600),
+        resolutionunit="INCH",
+        extratags=[(315, "s", 0, "A. Archivist", True), (33432, "s", 0, "(c) the museum", True)],
+    )
     img, meta = read_image(src)
     assert img.dtype == np.uint16 and np.array_equal(img, rgb16)
     dst = clearzoom.upscale_file(src, tmp_path / "out.tif", scale=2, model=tiny_skip_model)
@@ -173,17 +190,25 @@ def test_sixteen_bit_tiff_files_stay_sixteen_bit_with_their_tags(tmp_path, photo
     # planar RGBA: the alpha is interpolated, not dropped
     rgba = np.dstack([rgb16, np.full(rgb16.shape[:2], 40000, np.uint16)])
     src = tmp_path / "planar.tif"
-    tifffile.imwrite(src, np.moveaxis(rgba, -1, 0), photometric="rgb", planarconfig="separate",
-                     extrasamples=["unassalpha"])
+    tifffile.imwrite(
+        src, np.moveaxis(rgba, -1, 0), photometric="rgb", planarconfig="separate", extrasamples=["unassalpha"]
+    )
     assert np.array_equal(read_image(src)[0], rgba)
-    out = tifffile.imread(clearzoom.upscale_file(src, tmp_path / "planar-out.tif", scale=2,
-                                                 model=tiny_skip_model))
+    out = tifffile.imread(
+        clearzoom.upscale_file(src, tmp_path / "planar-out.tif", scale=2, model=tiny_skip_model)
+    )
     assert out.shape[2] == 4 and (out[..., 3] == 40000).all()
 
     # rotated by its Orientation tag (Pillow applies it while loading and drops the tag)
     src = tmp_path / "rotated.tif"
-    tifffile.imwrite(src, rgb16, photometric="rgb", extratags=[(274, "H", 1, 6, True)],
-                     resolution=(100, 200), resolutionunit="INCH")
+    tifffile.imwrite(
+        src,
+        rgb16,
+        photometric="rgb",
+        extratags=[(274, "H", 1, 6, True)],
+        resolution=(100, 200),
+        resolutionunit="INCH",
+    )
     img, meta = read_image(src)
     with Image.open(src) as im:
         assert np.array_equal(img >> 8, np.asarray(ImageOps.exif_transpose(im)))  # 8-bit view
@@ -191,8 +216,9 @@ def test_sixteen_bit_tiff_files_stay_sixteen_bit_with_their_tags(tmp_path, photo
 
     # an 8-bit format was asked for: rounded, with a warning, tags still carried as EXIF
     with caplog.at_level("WARNING", logger="clearzoom"):
-        dst = clearzoom.upscale_file(tmp_path / "scan.tif", tmp_path / "out.jpg", scale=2,
-                                     model=tiny_skip_model)
+        dst = clearzoom.upscale_file(
+            tmp_path / "scan.tif", tmp_path / "out.jpg", scale=2, model=tiny_skip_model
+        )
     assert "JPEG holds 8 bits per channel" in caplog.text
     with Image.open(dst) as im:
         assert im.mode == "RGB" and im.getexif().get(33432) == "(c) the museum"
@@ -217,8 +243,16 @@ def test_rounding_rule_and_targets():
     assert resolve_target((10, 10), scale=(2, 3)).out_hw == (30, 20)  # (sx, sy)
     t = resolve_target((100, 100), scale=32, region=(10, 20, 30, 40))
     assert t.out_hw == (3200, 3200) and t.window == (20, 10, 40, 30)
-    for bad in ({"scale": 0}, {"scale": -2}, {"scale": float("nan")}, {"scale": 65},
-                {"size": (0, 5)}, {}, {"scale": 2, "width": 5}, {"scale": 2, "region": (0, 0, 500, 1)}):
+    for bad in (
+        {"scale": 0},
+        {"scale": -2},
+        {"scale": float("nan")},
+        {"scale": 65},
+        {"size": (0, 5)},
+        {},
+        {"scale": 2, "width": 5},
+        {"scale": 2, "region": (0, 0, 500, 1)},
+    ):
         with pytest.raises(InvalidTargetError):
             resolve_target((100, 100), **bad)
     with pytest.raises(InvalidTargetError, match="over the limit"):

@@ -3,12 +3,12 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import OFFICIAL
 
 from clearzoom.checkpoints import convert_checkpoint, load_model, read_native
 from clearzoom.checkpoints.official import convert_official_state_dict, read_official
 from clearzoom.coords import make_cell, make_coord
 from clearzoom.errors import CheckpointError, UnknownModelError
-from conftest import OFFICIAL
 
 CKPT = OFFICIAL / "edsr-baseline-liif-random-seed0.pth"
 
@@ -88,6 +88,7 @@ def test_unsafe_and_wrong_files_are_refused(tmp_path):
         load_model(tmp_path / "missing.pth")
     st = tmp_path / "bare.safetensors"
     from safetensors.torch import save_file
+
     save_file({"w": torch.zeros(2)}, str(st))
     with pytest.raises(CheckpointError, match="without a clearzoom model config"):
         load_model(st)

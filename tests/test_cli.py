@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import OFFICIAL
 from PIL import Image
 
 from clearzoom.cli.main import main
-from conftest import OFFICIAL
 
 
 @pytest.fixture
@@ -50,20 +50,33 @@ def test_bad_inputs_fail_cleanly_and_the_batch_goes_on(tmp_path, jpeg):
     good.save(tmp_path / "full.png")
     (tmp_path / "trunc.png").write_bytes((tmp_path / "full.png").read_bytes()[:70])
     out = tmp_path / "out"
-    r = run("upscale", tmp_path / "notimage.png", tmp_path / "trunc.png", jpeg,
-            tmp_path / "missing.png", "--scale", "2", "--out-dir", out, "-q")
+    r = run(
+        "upscale",
+        tmp_path / "notimage.png",
+        tmp_path / "trunc.png",
+        jpeg,
+        tmp_path / "missing.png",
+        "--scale",
+        "2",
+        "--out-dir",
+        out,
+        "-q",
+    )
     assert r.exit_code == 1
     errors = [line for line in r.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 4  # 3 bad files + the summary, one line each
     assert sorted(p.name for p in out.iterdir()) == ["x.png"]  # the good one got done, no partials
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--scale", "0"], "positive"),
-    (["--scale", "-1"], "positive"),
-    (["--scale", "100"], "more than 64x"),
-    (["--size", "0x10"], "positive"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--scale", "0"], "positive"),
+        (["--scale", "-1"], "positive"),
+        (["--scale", "100"], "more than 64x"),
+        (["--size", "0x10"], "positive"),
+    ],
+)
 def test_bad_targets(jpeg, tmp_path, args, message):
     r = run("upscale", jpeg, *args, "-o", tmp_path / "y.png", "-q")
     assert r.exit_code != 0
@@ -96,8 +109,21 @@ def test_models_and_convert(tmp_path, jpeg):
     dst = tmp_path / "official.safetensors"
     r = run("convert", OFFICIAL / "edsr-baseline-liif-random-seed0.pth", dst)
     assert r.exit_code == 0 and dst.is_file()
-    r = run("upscale", jpeg, "--scale", "2", "--model", dst, "-o", tmp_path / "o.png", "-q",
-            "--precision", "fp32", "--tile", "16")
+    r = run(
+        "upscale",
+        jpeg,
+        "--scale",
+        "2",
+        "--model",
+        dst,
+        "-o",
+        tmp_path / "o.png",
+        "-q",
+        "--precision",
+        "fp32",
+        "--tile",
+        "16",
+    )
     assert r.exit_code == 0, r.output
     r = run("convert", tmp_path / "missing.pth", tmp_path / "m.safetensors")
     assert r.exit_code == 1 and "no such checkpoint" in r.output
@@ -106,8 +132,19 @@ def test_models_and_convert(tmp_path, jpeg):
 def test_bench_quality_command(tmp_path):
     from conftest import BENCH
 
-    r = run("bench", "quality", "--data", BENCH / "Set5", "--scales", "3,4", "--out", tmp_path / "o",
-            "--json", tmp_path / "r.json", "-q")
+    r = run(
+        "bench",
+        "quality",
+        "--data",
+        BENCH / "Set5",
+        "--scales",
+        "3,4",
+        "--out",
+        tmp_path / "o",
+        "--json",
+        tmp_path / "r.json",
+        "-q",
+    )
     assert r.exit_code == 0, r.output
     assert "| Set5 | clean | x4 | bicubic |" in r.output and (tmp_path / "r.json").is_file()
     assert (tmp_path / "o" / "crops_Set5_clean_x4.png").is_file()
@@ -116,8 +153,22 @@ def test_bench_quality_command(tmp_path):
 
 
 def test_bench_speed_command(tmp_path):
-    r = run("bench", "speed", "--sizes", "32", "--scales", "2", "--precisions", "fp32",
-            "--threads", "1", "--repeats", "1", "--json", tmp_path / "s.json")
+    r = run(
+        "bench",
+        "speed",
+        "--sizes",
+        "32",
+        "--scales",
+        "2",
+        "--precisions",
+        "fp32",
+        "--threads",
+        "1",
+        "--repeats",
+        "1",
+        "--json",
+        tmp_path / "s.json",
+    )
     assert r.exit_code == 0, r.output
     import json
 
@@ -125,8 +176,22 @@ def test_bench_speed_command(tmp_path):
     assert d["machine"]["cores"] >= 1 and d["machine"]["torch"] and len(d["date"]) == 10
     (row,) = d["rows"]
     assert row["output"] == "64x64" and row["ms_per_mp"] > 0 and 50 < row["peak_rss_mb"] < 4000
-    r = run("bench", "speed", "--model", tmp_path / "missing.pth", "--sizes", "32", "--scales", "2",
-            "--precisions", "fp32", "--threads", "1", "--repeats", "1")
+    r = run(
+        "bench",
+        "speed",
+        "--model",
+        tmp_path / "missing.pth",
+        "--sizes",
+        "32",
+        "--scales",
+        "2",
+        "--precisions",
+        "fp32",
+        "--threads",
+        "1",
+        "--repeats",
+        "1",
+    )
     assert r.exit_code == 1 and "neither a model name" in r.output
 
 
@@ -159,8 +224,7 @@ def test_a_folder_keeps_its_tree_and_a_batch_resumes(tmp_path, photo):
     again = run("upscale", src, "--scale", "1.5", "--out-dir", out, "--format", "webp", "-q")
     assert again.exit_code == 1 and "b.webp: exists" in again.output  # never overwritten
     (out / "a.webp").unlink()  # as if the batch had been stopped before it
-    resumed = run("upscale", src, "--scale", "1.5", "--out-dir", out, "--format", "webp",
-                  "--skip-existing")
+    resumed = run("upscale", src, "--scale", "1.5", "--out-dir", out, "--format", "webp", "--skip-existing")
     assert resumed.exit_code == 0, resumed.output
     assert "skipping 1 image(s) whose output exists" in resumed.output
     assert (out / "a.webp").exists() and (out / "2019" / "june" / "b.webp").stat().st_mtime_ns == stamp
@@ -171,8 +235,9 @@ def test_a_suffix_names_outputs_so_they_can_sit_beside_the_inputs(tmp_path, phot
     (src / "sub").mkdir(parents=True)
     photo.save(src / "a.jpg", quality=40)
     photo.save(src / "sub" / "b.jpg", quality=40)
-    r = run("upscale", src / "a.jpg", "--scale", "2", "--out-dir", src, "--format", "jpg",
-            "--suffix", "_x2", "-q")  # the same folder and format: only the suffix tells them apart
+    r = run(
+        "upscale", src / "a.jpg", "--scale", "2", "--out-dir", src, "--format", "jpg", "--suffix", "_x2", "-q"
+    )  # the same folder and format: only the suffix tells them apart
     assert r.exit_code == 0, r.output
     assert Image.open(src / "a_x2.jpg").size == (128, 96)
     out = tmp_path / "out"
@@ -187,11 +252,25 @@ def test_format_same_keeps_each_inputs_format(tmp_path, photo):
     photo.save(tmp_path / "a.PNG")  # would collide with a.jpg under one output format
     photo.convert("P").save(tmp_path / "c.gif")  # a format clearzoom does not write
     out = tmp_path / "out"
-    r = run("upscale", tmp_path / "a.jpg", tmp_path / "a.PNG", tmp_path / "c.gif", "--scale", "2",
-            "--out-dir", out, "--format", "same", "-q")
+    r = run(
+        "upscale",
+        tmp_path / "a.jpg",
+        tmp_path / "a.PNG",
+        tmp_path / "c.gif",
+        "--scale",
+        "2",
+        "--out-dir",
+        out,
+        "--format",
+        "same",
+        "-q",
+    )
     assert r.exit_code == 0, r.output
     assert {p.name: Image.open(p).format for p in out.iterdir()} == {
-        "a.jpg": "JPEG", "a.png": "PNG", "c.png": "PNG"}
+        "a.jpg": "JPEG",
+        "a.png": "PNG",
+        "c.png": "PNG",
+    }
 
 
 def test_batch_mistakes_are_refused_before_any_work(tmp_path, photo):
@@ -200,14 +279,20 @@ def test_batch_mistakes_are_refused_before_any_work(tmp_path, photo):
         photo.save(tmp_path / d / "same.jpg")
     (tmp_path / "empty").mkdir()
     out = tmp_path / "out"
-    cases = [([tmp_path / "x" / "same.jpg", tmp_path / "y" / "same.jpg", "--out-dir", out],
-              "would both be written to"),
-             ([tmp_path / "empty", "--out-dir", out], "no images"),
-             ([tmp_path / "x", "-o", tmp_path / "o.png"], "is a folder: use --out-dir"),
-             ([tmp_path / "x", "--out-dir", out, "--overwrite", "--skip-existing"], "at most one"),
-             ([tmp_path / "x" / "same.jpg", "-o", tmp_path / "o.png", "--suffix", "_x2"],
-              "--suffix names the files of --out-dir"),
-             ([tmp_path / "x", "--out-dir", out, "--suffix", "/../up"], "no path separators")]
+    cases = [
+        (
+            [tmp_path / "x" / "same.jpg", tmp_path / "y" / "same.jpg", "--out-dir", out],
+            "would both be written to",
+        ),
+        ([tmp_path / "empty", "--out-dir", out], "no images"),
+        ([tmp_path / "x", "-o", tmp_path / "o.png"], "is a folder: use --out-dir"),
+        ([tmp_path / "x", "--out-dir", out, "--overwrite", "--skip-existing"], "at most one"),
+        (
+            [tmp_path / "x" / "same.jpg", "-o", tmp_path / "o.png", "--suffix", "_x2"],
+            "--suffix names the files of --out-dir",
+        ),
+        ([tmp_path / "x", "--out-dir", out, "--suffix", "/../up"], "no path separators"),
+    ]
     for args, message in cases:
         r = run("upscale", *args, "--scale", "2", "-q")
         assert r.exit_code == 2 and message in r.output, r.output

@@ -6,6 +6,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny
 from PIL import Image
 
 from clearzoom.data.degrade import DoubleJpeg, Jpeg, Noise, last_jpeg_quality
@@ -13,8 +14,6 @@ from clearzoom.errors import InvalidInputError
 from clearzoom.inference.api import resolve_input_quality, upscale
 from clearzoom.inference.engine import RenderOptions, encode_features, render_color
 from clearzoom.models.liif import jpeg_strength
-
-from conftest import make_tiny
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +61,11 @@ def test_engine_passes_the_quality_and_tiles_stay_exact(cond_model, photo):
 
     def render(q, tile):
         out = torch.empty(3, *out_hw)
-        for t, rgb in render_color(cond_model, color, out_hw, options=RenderOptions(tile_lr=tile),
-                                   jpeg_quality=q):
+        for t, rgb in render_color(
+            cond_model, color, out_hw, options=RenderOptions(tile_lr=tile), jpeg_quality=q
+        ):
             y0, x0, h, w = t.out_window
-            out[:, y0:y0 + h, x0:x0 + w] = rgb
+            out[:, y0 : y0 + h, x0 : x0 + w] = rgb
         return out
 
     whole = render(30, 512)
@@ -86,8 +86,7 @@ def test_auto_reads_the_quality_from_the_jpeg_tables(cond_model, photo, tmp_path
         with pytest.raises(InvalidInputError, match="input quality"):
             resolve_input_quality(bad)
     auto = np.asarray(upscale(j, scale=2, model=cond_model), dtype=np.int16)
-    told = np.asarray(upscale(j.convert("RGB"), scale=2, model=cond_model, input_quality=35),
-                      dtype=np.int16)
+    told = np.asarray(upscale(j.convert("RGB"), scale=2, model=cond_model, input_quality=35), dtype=np.int16)
     clean = np.asarray(upscale(j, scale=2, model=cond_model, input_quality="clean"), dtype=np.int16)
     assert np.array_equal(auto, told) and np.abs(auto - clean).mean() > 0.5
 
@@ -99,9 +98,13 @@ def test_cli_reads_the_file_and_rejects_a_bad_quality(cond_model, photo, tmp_pat
     from clearzoom.cli.main import main
     from clearzoom.imageio import read_image
 
-    model_path = save_native(tmp_path / "cond.safetensors", spec=cond_model.spec,
-                             state_dict=cond_model.net.state_dict(),
-                             normalization=cond_model.normalization, description="tiny jpeg-aware")
+    model_path = save_native(
+        tmp_path / "cond.safetensors",
+        spec=cond_model.spec,
+        state_dict=cond_model.net.state_dict(),
+        normalization=cond_model.normalization,
+        description="tiny jpeg-aware",
+    )
     src = tmp_path / "in.jpg"
     photo.save(src, quality=30)
     photo.save(tmp_path / "in.png")
@@ -111,13 +114,28 @@ def test_cli_reads_the_file_and_rejects_a_bad_quality(cond_model, photo, tmp_pat
     outs = {}
     for flag in ("auto", "30", "clean"):
         dst = tmp_path / f"out-{flag}.png"
-        r = runner.invoke(main, ["upscale", str(src), "-o", str(dst), "--scale", "2", "--model",
-                                 str(model_path), "--input-quality", flag, "-q"])
+        r = runner.invoke(
+            main,
+            [
+                "upscale",
+                str(src),
+                "-o",
+                str(dst),
+                "--scale",
+                "2",
+                "--model",
+                str(model_path),
+                "--input-quality",
+                flag,
+                "-q",
+            ],
+        )
         assert r.exit_code == 0, r.output
         outs[flag] = np.asarray(Image.open(dst), dtype=np.int16)
     assert np.array_equal(outs["auto"], outs["30"]) and np.abs(outs["auto"] - outs["clean"]).mean() > 0.5
-    r = runner.invoke(main, ["upscale", str(src), "-o", str(tmp_path / "x.png"), "--scale", "2",
-                             "--input-quality", "150"])
+    r = runner.invoke(
+        main, ["upscale", str(src), "-o", str(tmp_path / "x.png"), "--scale", "2", "--input-quality", "150"]
+    )
     assert r.exit_code == 2 and r.output.startswith("error:") and "input quality" in r.output
 
 

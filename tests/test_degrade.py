@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from conftest import BENCH
 from PIL import Image
 
 from clearzoom.data.degrade import Blur, DoubleJpeg, Jpeg, Noise, Pipeline, apply, jpeg_compress
-from conftest import BENCH
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +18,7 @@ def test_jpeg_matches_pillow_and_gets_worse_with_lower_quality(img):
     assert errs[0] > errs[1] > errs[2] > 0
     ref = Image.fromarray((img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
     import io
+
     buf = io.BytesIO()
     ref.save(buf, "JPEG", quality=30, subsampling="4:2:0")
     expected = np.asarray(Image.open(buf).convert("RGB"))

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from conftest import OFFICIAL
 
 from clearzoom.inference.engine import RenderOptions, render_color
 from clearzoom.inference.tiling import plan_tiles
-from conftest import OFFICIAL
 
 
 def _render(model, color, out_hw, window=None, **opts):
@@ -13,7 +13,7 @@ def _render(model, color, out_hw, window=None, **opts):
     tiles = 0
     for tile, rgb in render_color(model, color, out_hw, window, options=RenderOptions(**opts)):
         ty, tx, th, tw = tile.out_window
-        out[:, ty - y0:ty - y0 + th, tx - x0:tx - x0 + tw] = rgb
+        out[:, ty - y0 : ty - y0 + th, tx - x0 : tx - x0 + tw] = rgb
         tiles += 1
     assert not out.isnan().any()
     return out, tiles
@@ -53,7 +53,7 @@ def test_plan_covers_every_output_pixel_once():
         cover = np.zeros(out, int)
         for t in plan.tiles:
             y0, x0, h, w = t.out_window
-            cover[y0:y0 + h, x0:x0 + w] += 1
+            cover[y0 : y0 + h, x0 : x0 + w] += 1
             assert t.y.core_stop - t.y.core_start <= tile + 5
         assert (cover == 1).all()
 
@@ -133,13 +133,17 @@ def test_features_once_then_any_window_equals_the_full_render(tiny_skip_model):
         whole = net.gen_feat(((color - norm.inp_sub) / norm.inp_div)[None])
     assert feat.shape == whole.shape
     assert torch.allclose(feat, whole, atol=1e-5)
-    for out_hw, window in [((74, 106), (10, 20, 30, 40)), ((370, 530), (200, 256, 100, 128)),
-                           ((1184, 1696), (1000, 1500, 184, 196)), ((37, 53), None)]:
+    for out_hw, window in [
+        ((74, 106), (10, 20, 30, 40)),
+        ((370, 530), (200, 256, 100, 128)),
+        ((1184, 1696), (1000, 1500, 184, 196)),
+        ((37, 53), None),
+    ]:
         full = render_full(tiny_skip_model, color, out_hw, opts)
         part = render_from_features(tiny_skip_model, feat, color, out_hw, window, options=opts)
         y0, x0, wh, ww = window or (0, 0, *out_hw)
         assert part.shape == (3, wh, ww)
-        assert torch.allclose(part, full[:, y0:y0 + wh, x0:x0 + ww], atol=1e-5), out_hw
+        assert torch.allclose(part, full[:, y0 : y0 + wh, x0 : x0 + ww], atol=1e-5), out_hw
 
 
 def test_dihedral_windows_follow_the_pixels():
@@ -153,7 +157,7 @@ def test_dihedral_windows_follow_the_pixels():
         timg = t.apply(img)
         assert timg.shape[-2:] == t.size((7, 11)) and t.undo(timg).equal(img)
         # the window's pixels, transformed, are the transformed image's window
-        assert timg[:, ty:ty + th, tx:tx + tw].equal(t.apply(img[:, 2:6, 3:8]))
+        assert timg[:, ty : ty + th, tx : tx + tw].equal(t.apply(img[:, 2:6, 3:8]))
         assert t.source_window((ty, tx, th, tw), (7, 11)) == win
 
 
@@ -161,8 +165,10 @@ def test_dihedral_windows_follow_the_pixels():
 def test_tta_is_the_mean_of_the_transformed_renders(tiny_skip_model, official_input, out_hw):
     from clearzoom.inference.dihedral import DIHEDRAL
 
-    expected = sum(t.undo(_render(tiny_skip_model, t.apply(official_input), t.size(out_hw))[0])
-                   for t in DIHEDRAL) / 8
+    expected = (
+        sum(t.undo(_render(tiny_skip_model, t.apply(official_input), t.size(out_hw))[0]) for t in DIHEDRAL)
+        / 8
+    )
     tta, tiles = _render(tiny_skip_model, official_input, out_hw, tta=True, tile_lr=9)
     plain, _ = _render(tiny_skip_model, official_input, out_hw)
     assert tiles > 4 and (tta - expected).abs().max() <= 1e-5  # tiled, each tile 8 times

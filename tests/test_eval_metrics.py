@@ -1,10 +1,10 @@
 import math
 
 import torch
+from conftest import SHARED
 
 from clearzoom.data.resize import imresize
 from clearzoom.eval.metrics import psnr
-from conftest import SHARED
 
 
 def test_psnr_closed_form():
@@ -26,8 +26,14 @@ def test_imresize_matches_matlab_fixture():
     fx = SHARED / "fixtures" / "matlab-imresize"
     img = torch.from_numpy(np.asarray(Image.open(fx / "input.png").convert("RGB")).copy())
     img = img.permute(2, 0, 1).double() / 255
-    for name, scale in [("0.25", 0.25), ("0.333333", 1 / 3), ("0.4", 0.4), ("0.5", 0.5),
-                        ("2", 2), ("3.5", 3.5)]:
+    for name, scale in [
+        ("0.25", 0.25),
+        ("0.333333", 1 / 3),
+        ("0.4", 0.4),
+        ("0.5", 0.5),
+        ("2", 2),
+        ("3.5", 3.5),
+    ]:
         expected = np.load(fx / f"scale_{name}.npy")
         out = imresize(img.float().double(), scale).permute(1, 2, 0).numpy()
         assert out.shape == expected.shape, name
@@ -47,13 +53,25 @@ def test_ssim_matches_scikit_image():
     hr = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float() / 255
     lq = jpeg_compress(hr, 20)
     ours = ssim(to_y(lq), to_y(hr))
-    ref = structural_similarity(to_y(lq).numpy(), to_y(hr).numpy(), gaussian_weights=True,
-                                sigma=1.5, use_sample_covariance=False, data_range=1.0)
+    ref = structural_similarity(
+        to_y(lq).numpy(),
+        to_y(hr).numpy(),
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=1.0,
+    )
     # skimage averages over the whole image (reflect-padded borders), Wang's code over valid
     # windows only: compare on the valid area by cropping skimage's full map
-    _, full = structural_similarity(to_y(lq).numpy(), to_y(hr).numpy(), gaussian_weights=True,
-                                    sigma=1.5, use_sample_covariance=False, data_range=1.0,
-                                    full=True)
+    _, full = structural_similarity(
+        to_y(lq).numpy(),
+        to_y(hr).numpy(),
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=1.0,
+        full=True,
+    )
     assert abs(ours - full[5:-5, 5:-5].mean()) < 1e-6
     assert 0.5 < ours < 0.99 and abs(ours - ref) < 0.02
     assert ssim(hr, hr) == 1.0

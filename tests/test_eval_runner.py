@@ -2,21 +2,43 @@ import json
 
 import pytest
 import torch
-
-from clearzoom.eval.runner import BenchConfig, BenchError, parse_degradation, psnr_cell, run_quality
 from conftest import BENCH, make_tiny
+
+from clearzoom.eval.bench_config import BenchConfig, BenchError, config_from_yaml, parse_degradation
+from clearzoom.eval.runner import psnr_cell, published_beside, run_quality
 
 
 def test_bicubic_on_set5_and_resume(tmp_path):
-    cfg = BenchConfig(data=(BENCH / "Set5",), scales=(4,), degradations=("clean", "jpeg:30"),
-                      methods=("bicubic", "lanczos"), out_dir=tmp_path)
+    cfg = BenchConfig(
+        data=(BENCH / "Set5",),
+        scales=(4,),
+        degradations=("clean", "jpeg:30"),
+        methods=("bicubic", "lanczos"),
+        out_dir=tmp_path,
+    )
     calls = []
     summary = run_quality(cfg, progress=lambda d, t: calls.append((d, t)))
     assert calls[-1] == (20, 20)
     rec = json.loads((tmp_path / "results.json").read_text())
-    assert {tuple(sorted(r)) for r in rec} == {tuple(sorted(
-        ["dataset", "degradation", "scale", "method", "psnr_y", "ssim", "psnr_b", "seconds", "images",
-         "psnr_y_matlab", "psnr_rgb_div2k"]))}
+    assert {tuple(sorted(r)) for r in rec} == {
+        tuple(
+            sorted(
+                [
+                    "dataset",
+                    "degradation",
+                    "scale",
+                    "method",
+                    "psnr_y",
+                    "ssim",
+                    "psnr_b",
+                    "seconds",
+                    "images",
+                    "psnr_y_matlab",
+                    "psnr_rgb_div2k",
+                ]
+            )
+        )
+    }
     bic = next(r for r in summary if r["method"] == "bicubic" and r["degradation"] == "clean")
     assert abs(bic["psnr_y"] - 28.42) < 0.02  # the standard Set5 x4 bicubic value
     assert abs(bic["psnr_y_matlab"] - 28.42) < 0.02 and bic["psnr_rgb_div2k"] < bic["psnr_y"]
@@ -46,10 +68,10 @@ def test_bad_definitions(tmp_path):
 
 
 def test_yaml_definition_and_published_numbers(tmp_path):
-    from clearzoom.eval.runner import config_from_yaml, published_beside
 
     (tmp_path / "b.yaml").write_text(
-        f"data: [{BENCH / 'Set5'}]\nscales: [4]\ndegrade: clean\nmethods: [bicubic]\nout: res\n")
+        f"data: [{BENCH / 'Set5'}]\nscales: [4]\ndegrade: clean\nmethods: [bicubic]\nout: res\n"
+    )
     cfg = config_from_yaml(tmp_path / "b.yaml")
     assert cfg.out_dir == tmp_path / "res" and cfg.scales == (4,) and cfg.degradations == ("clean",)
     summary = run_quality(cfg)
@@ -83,8 +105,12 @@ def test_bicubic_reproduces_the_standard_values():
     from clearzoom.data.resize import imresize
     from clearzoom.eval.protocol import is_gray, load_rgb, make_lr, psnr_matlab
 
-    for name, scale, standard in [("Set5", 2, 33.66), ("Set5", 3, 30.39), ("Set5", 4, 28.42),
-                                  ("Set14", 4, 26.00)]:
+    for name, scale, standard in [
+        ("Set5", 2, 33.66),
+        ("Set5", 3, 30.39),
+        ("Set5", 4, 28.42),
+        ("Set14", 4, 26.00),
+    ]:
         vals = []
         for f in sorted((BENCH / name).glob("*.png")):
             hr, lr = make_lr(load_rgb(f), scale)
@@ -95,15 +121,18 @@ def test_bicubic_reproduces_the_standard_values():
 
 def test_model_files_in_a_yaml_are_found_beside_it_and_keep_their_names(tmp_path, tiny_skip_model):
     from clearzoom.checkpoints import save_native
-    from clearzoom.eval.runner import config_from_yaml
 
     (tmp_path / "models").mkdir()
-    save_native(tmp_path / "models" / "t.safetensors", spec=tiny_skip_model.spec,
-                state_dict=tiny_skip_model.net.state_dict(),
-                normalization=tiny_skip_model.normalization)
+    save_native(
+        tmp_path / "models" / "t.safetensors",
+        spec=tiny_skip_model.spec,
+        state_dict=tiny_skip_model.net.state_dict(),
+        normalization=tiny_skip_model.normalization,
+    )
     (tmp_path / "defs").mkdir()
     (tmp_path / "defs" / "b.yaml").write_text(
-        f"data: [{BENCH / 'Set5'}]\nscales: [2]\nmethods: [../models/t.safetensors]\nout: res\n")
+        f"data: [{BENCH / 'Set5'}]\nscales: [2]\nmethods: [../models/t.safetensors]\nout: res\n"
+    )
     summary = run_quality(config_from_yaml(tmp_path / "defs" / "b.yaml"))  # cwd is elsewhere
     assert [r["method"] for r in summary] == ["../models/t.safetensors"]
 
@@ -111,15 +140,19 @@ def test_model_files_in_a_yaml_are_found_beside_it_and_keep_their_names(tmp_path
 def test_self_ensemble_is_a_method_of_its_own(tmp_path, tiny_skip_model):
     from clearzoom.checkpoints import save_native
 
-    save_native(tmp_path / "t.safetensors", spec=tiny_skip_model.spec,
-                state_dict=tiny_skip_model.net.state_dict(),
-                normalization=tiny_skip_model.normalization)
+    save_native(
+        tmp_path / "t.safetensors",
+        spec=tiny_skip_model.spec,
+        state_dict=tiny_skip_model.net.state_dict(),
+        normalization=tiny_skip_model.normalization,
+    )
     folder = tmp_path / "one"
     folder.mkdir()
     (folder / "bird.png").write_bytes((BENCH / "Set5" / "bird.png").read_bytes())
     model = str(tmp_path / "t.safetensors")
-    s = run_quality(BenchConfig(data=(folder,), scales=(3,), methods=(model, model + "+tta"),
-                                out_dir=tmp_path / "o"))
+    s = run_quality(
+        BenchConfig(data=(folder,), scales=(3,), methods=(model, model + "+tta"), out_dir=tmp_path / "o")
+    )
     psnr = {r["method"]: r["psnr_y"] for r in s}
     assert set(psnr) == {model, model + "+tta"}
     assert psnr[model + "+tta"] != psnr[model]

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import BENCH, CHROMIUM, ROOT, SHARED, make_tiny, open_page
 from PIL import Image
 
 from clearzoom.checkpoints.native import save_native
 from clearzoom.cli.main import main
 from clearzoom.explain import explain, write_report
-
-from conftest import BENCH, CHROMIUM, ROOT, SHARED, make_tiny, open_page
 
 SCHEMA = ROOT / "src" / "clearzoom" / "explain" / "report.schema.json"
 
@@ -26,8 +25,13 @@ SCHEMA = ROOT / "src" / "clearzoom" / "explain" / "report.schema.json"
 def tiny_file(tmp_path_factory) -> Path:
     m = make_tiny(seed=3, skip="bilinear")
     path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    save_native(path, spec=m.spec, state_dict=m.net.state_dict(), normalization=m.normalization,
-                description="tiny random test model")
+    save_native(
+        path,
+        spec=m.spec,
+        state_dict=m.net.state_dict(),
+        normalization=m.normalization,
+        description="tiny random test model",
+    )
     return path
 
 
@@ -44,8 +48,7 @@ def jpeg_photo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def result(jpeg_photo, tiny_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "up.png"
-    return explain(jpeg_photo, scale=4, model=tiny_file, device="cpu", precision="fp32",
-                   save_output=out), out
+    return explain(jpeg_photo, scale=4, model=tiny_file, device="cpu", precision="fp32", save_output=out), out
 
 
 def test_report_facts(result):
@@ -61,6 +64,7 @@ def test_report_facts(result):
 
 def test_report_validates_against_the_schema(result):
     import jsonschema
+
     schema = json.loads(SCHEMA.read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(json.loads(json.dumps(result[0].report)), schema)
@@ -105,10 +109,15 @@ def test_stage_shapes_match_the_real_tensors(result, jpeg_photo, tiny_file):
     assert stages["de-normalise"]["shape"] == [3, 320, 384]
     assert stages["encode"]["shape"] == [320, 384, 3]
     assert stages["query grid"]["calls"] == -(-384 * 320 // chunk)
-    assert stages["local ensemble"]["calls"] == stages["MLP decoder"]["calls"] == stages["query grid"]["calls"]
+    assert (
+        stages["local ensemble"]["calls"] == stages["MLP decoder"]["calls"] == stages["query grid"]["calls"]
+    )
     assert stages["encoder"]["params"] == sum(p.numel() for p in net.encoder.parameters())
-    enc_macs = sum(m.in_channels * m.out_channels * 9 * 80 * 96 for m in net.encoder.modules()
-                   if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3))
+    enc_macs = sum(
+        m.in_channels * m.out_channels * 9 * 80 * 96
+        for m in net.encoder.modules()
+        if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)
+    )
     assert stages["encoder"]["macs"] == enc_macs
 
 
@@ -127,8 +136,9 @@ def test_markdown_report_writes_its_images(result, tmp_path):
 
 
 def test_png_input_has_no_jpeg_in_its_report(tmp_path, tiny_file):
-    Image.open(BENCH / "Set5" / sorted(p.name for p in (BENCH / "Set5").iterdir())[0]).convert(
-        "RGB").crop((0, 0, 40, 40)).save(tmp_path / "in.png")
+    Image.open(BENCH / "Set5" / sorted(p.name for p in (BENCH / "Set5").iterdir())[0]).convert("RGB").crop(
+        (0, 0, 40, 40)
+    ).save(tmp_path / "in.png")
     r = explain(tmp_path / "in.png", size=(100, 60), model=tiny_file, device="cpu").report
     assert r["input"]["jpeg"] is None and r["input"]["format"] == "PNG"
     assert (r["output"]["width"], r["output"]["height"]) == (100, 60)
@@ -136,22 +146,26 @@ def test_png_input_has_no_jpeg_in_its_report(tmp_path, tiny_file):
 
 
 def test_cli_json_and_errors(jpeg_photo, tiny_file, tmp_path):
-    run = CliRunner().invoke(main, ["explain", str(jpeg_photo), "--scale", "2", "--json",
-                                    "--model", str(tiny_file)])
+    run = CliRunner().invoke(
+        main, ["explain", str(jpeg_photo), "--scale", "2", "--json", "--model", str(tiny_file)]
+    )
     assert run.exit_code == 0, run.output
     r = json.loads(run.output)
     assert r["input"]["jpeg"]["quality"] == 35 and r["output"]["width"] == 192
-    bad = CliRunner().invoke(main, ["explain", str(tmp_path / "nope.jpg"), "--scale", "2",
-                                    "--json", "--model", str(tiny_file)])
+    bad = CliRunner().invoke(
+        main, ["explain", str(tmp_path / "nope.jpg"), "--scale", "2", "--json", "--model", str(tiny_file)]
+    )
     assert bad.exit_code == 1 and bad.output.startswith("error: ") and len(bad.output.splitlines()) == 1
-    both = CliRunner().invoke(main, ["explain", str(jpeg_photo), "--scale", "2", "--size", "9x9",
-                                     "--json"])
+    both = CliRunner().invoke(main, ["explain", str(jpeg_photo), "--scale", "2", "--size", "9x9", "--json"])
     assert both.exit_code == 2
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (scripts/setup.sh installs it)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (scripts/setup.sh installs it)"
+)
 def test_html_report_opens_in_headless_chromium(result, tmp_path):
     from playwright import sync_api
+
     page_path = write_report(result[0], tmp_path / "report.html")
     errors: list[str] = []
     with sync_api.sync_playwright() as pw:
@@ -170,8 +184,7 @@ def test_html_report_opens_in_headless_chromium(result, tmp_path):
     assert np.asarray(img.convert("L")).std() > 10  # a real page, not a blank one
 
 
-def test_a_self_ensemble_run_says_so_and_runs_each_stage_eight_times(jpeg_photo, tiny_file,
-                                                                    tmp_path):
+def test_a_self_ensemble_run_says_so_and_runs_each_stage_eight_times(jpeg_photo, tiny_file, tmp_path):
     kw = dict(scale=2, model=tiny_file, device="cpu", precision="fp32")
     plain, tta = explain(jpeg_photo, **kw), explain(jpeg_photo, tta=True, **kw)
     assert "self_ensemble" not in plain.report["run"]

@@ -26,19 +26,28 @@ def _rows(jpeg: dict, twin: dict, bicubic: dict) -> list[dict]:
     rows = []
     for method, cells in (("m", jpeg), ("t", twin), ("bicubic", bicubic)):
         for (ds, deg, scale), v in cells.items():
-            rows.append({"method": method, "dataset": ds, "degradation": deg, "scale": scale,
-                         "psnr_y": v})
+            rows.append({"method": method, "dataset": ds, "degradation": deg, "scale": scale, "psnr_y": v})
     return rows
 
 
-BIC = {("Set5", "clean", 4): 28.42, ("Set14", "clean", 4): 26.00, ("Set5", "jpeg:30", 4): 25.94,
-       ("Set5", "clean", 2): 33.68, ("Set14", "clean", 2): 30.24}
+BIC = {
+    ("Set5", "clean", 4): 28.42,
+    ("Set14", "clean", 4): 26.00,
+    ("Set5", "jpeg:30", 4): 25.94,
+    ("Set5", "clean", 2): 33.68,
+    ("Set14", "clean", 2): 30.24,
+}
 
 
 def test_targets_pass_at_their_thresholds_and_fail_just_below(mc):
     twin = {("Set5", "jpeg:30", 4): 26.0, ("Set5", "clean", 2): 37.0, ("Set14", "clean", 2): 33.0}
-    good = {("Set5", "clean", 4): 31.13, ("Set14", "clean", 4): 27.91, ("Set5", "jpeg:30", 4): 27.15,
-            ("Set5", "clean", 2): 36.71, ("Set14", "clean", 2): 32.71}
+    good = {
+        ("Set5", "clean", 4): 31.13,
+        ("Set14", "clean", 4): 27.91,
+        ("Set5", "jpeg:30", 4): 27.15,
+        ("Set5", "clean", 2): 36.71,
+        ("Set14", "clean", 2): 32.71,
+    }
     res = mc.jpeg_targets(_rows(good, twin, BIC), model="m", twin="t")
     assert len(res) == 6 and all(ok for _, _, ok in res), res
     bad = {**good, ("Set5", "clean", 2): 36.69, ("Set5", "jpeg:30", 4): 26.79}
@@ -60,7 +69,9 @@ def test_a_shipped_models_card_comes_from_its_bench_results(mc):
     text = "\n".join(lines)
     assert "**Set5, clean LR**" in text and "| clearzoom-small |" in text
     assert "RDN-LIIF (published)" in text  # published numbers beside ours, protocol marked
-    assert "### Training" in text and "![crops](results/bench-clearzoom-small/crops_Set5_jpeg30_x4.png)" in text
+    assert (
+        "### Training" in text and "![crops](results/bench-clearzoom-small/crops_Set5_jpeg30_x4.png)" in text
+    )
 
 
 def test_a_model_in_training_points_to_the_notes_only_while_a_target_is_not_met(mc, tmp_path, monkeypatch):
@@ -69,9 +80,12 @@ def test_a_model_in_training_points_to_the_notes_only_while_a_target_is_not_met(
     info = dict(mc.CARDS["clearzoom-jpeg"])
 
     def section(met: list[bool]) -> str:
-        rec = {"date": "2026-12-02T10:00", "jpeg": {"steps": 100, "cpu_hours": 0.1},
-               "gains": {"clearzoom-jpeg Set5 x4 jpeg:30": 0.97},
-               "targets": [{"target": f"t{i}", "measured": "x", "met": ok} for i, ok in enumerate(met)]}
+        rec = {
+            "date": "2026-12-02T10:00",
+            "jpeg": {"steps": 100, "cpu_hours": 0.1},
+            "gains": {"clearzoom-jpeg Set5 x4 jpeg:30": 0.97},
+            "targets": [{"target": f"t{i}", "measured": "x", "met": ok} for i, ok in enumerate(met)],
+        }
         (tmp_path / "docs/results/training/progress.jsonl").write_text(json.dumps(rec) + "\n")
         return "\n".join(mc.in_training("clearzoom-jpeg", info))
 
@@ -100,17 +114,23 @@ def test_the_readme_quotes_the_cards_measurements(mc):
 
 
 def test_the_readme_table_leaves_out_what_was_not_measured_and_is_replaced_in_place(mc, tmp_path):
-    rows = [{"method": m, "dataset": "Set5", "degradation": "clean", "scale": s, "psnr_y": v + s}
-            for m, v in (("bicubic", 30.0), ("clearzoom:a", 31.0), ("clearzoom:b", 29.5))
-            for s in (2, 4, 8)]
+    rows = [
+        {"method": m, "dataset": "Set5", "degradation": "clean", "scale": s, "psnr_y": v + s}
+        for m, v in (("bicubic", 30.0), ("clearzoom:a", 31.0), ("clearzoom:b", 29.5))
+        for s in (2, 4, 8)
+    ]
     table = mc.readme_table(rows, models=("a", "b"))
-    assert table[2:] == ["| Set5 ×2 / ×4 / ×8 | 32.00 / 34.00 / 38.00 | 33.00 / 35.00 / 39.00 "
-                         "(+1.00 / +1.00 / +1.00) | 31.50 / 33.50 / 37.50 (−0.50 / −0.50 / −0.50) |"]
+    assert table[2:] == [
+        "| Set5 ×2 / ×4 / ×8 | 32.00 / 34.00 / 38.00 | 33.00 / 35.00 / 39.00 "
+        "(+1.00 / +1.00 / +1.00) | 31.50 / 33.50 / 37.50 (−0.50 / −0.50 / −0.50) |"
+    ]
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{mc._README_BEGIN}\nold table\n{mc._README_END}\noutro\n")
     assert mc.update_readme(table, readme)
-    assert readme.read_text() == f"intro\n{mc._README_BEGIN}\n" + "\n".join(table) + \
-        f"\n{mc._README_END}\noutro\n"
+    assert (
+        readme.read_text()
+        == f"intro\n{mc._README_BEGIN}\n" + "\n".join(table) + f"\n{mc._README_END}\noutro\n"
+    )
     readme.write_text("no markers\n")
     assert not mc.update_readme(table, readme)
 
@@ -125,18 +145,23 @@ def test_the_readme_quotes_the_committed_explain_report(qe):
     lines = qe.excerpt(qe.REPORT.read_text())
     assert lines[0].startswith("> **Task:** JPEG-compressed photo") and len(lines) > 8
     readme = (ROOT / "README.md").read_text()
-    assert f"{qe.BEGIN}\n" + "\n".join(lines) + f"\n{qe.END}" in readme, \
+    assert f"{qe.BEGIN}\n" + "\n".join(lines) + f"\n{qe.END}" in readme, (
         "README is stale: run scripts/quote_explain_report.py"
+    )
 
 
 def test_the_excerpt_names_the_slowest_stage_and_refuses_other_markdown(qe):
-    report = ("**Task:** enlarge\n## 2. Workflow\nTotal 2.000 s; the stages account for 1.900 s.\n\n"
-              "| stage | shape | parameters | MACs | calls | seconds | share | what |\n|---|---|---|---|---|---|---|---|\n"
-              "| encoder | 1×2 | 10 | 1 G | 1 | 0.500 | 26.3% | codes |\n"
-              "| MLP decoder | 1×3 | 20 | 2 G | 9 | 1.400 | 73.7% | colours |\n## 3. Result\n| a | b |\n")
+    report = (
+        "**Task:** enlarge\n## 2. Workflow\nTotal 2.000 s; the stages account for 1.900 s.\n\n"
+        "| stage | shape | parameters | MACs | calls | seconds | share | what |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| encoder | 1×2 | 10 | 1 G | 1 | 0.500 | 26.3% | codes |\n"
+        "| MLP decoder | 1×3 | 20 | 2 G | 9 | 1.400 | 73.7% | colours |\n## 3. Result\n| a | b |\n"
+    )
     lines = qe.excerpt(report)
     assert "> | encoder | 1×2 | 10 | 1 G | 1 | 0.500 | 26.3% |" in lines
-    assert lines[-1] == ("> Total 2.000 s, of which the stages account for 1.900 s. Most of the time "
-                         "goes to the MLP decoder.")
+    assert lines[-1] == (
+        "> Total 2.000 s, of which the stages account for 1.900 s. Most of the time goes to the MLP decoder."
+    )
     with pytest.raises(ValueError, match="not an explain report"):
         qe.excerpt("**Task:** x\n## 2. Workflow\nno table\n## 3. Result\n")

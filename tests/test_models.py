@@ -1,10 +1,10 @@
 import pytest
 import torch
+from conftest import OFFICIAL, make_tiny
 
 from benchmarks.reference_liif import reference_query_rgb
 from clearzoom.errors import UnknownModelError
 from clearzoom.models import make, register, registered_names
-from conftest import OFFICIAL, make_tiny
 
 
 def test_registry_uses_liif_spec_names():
@@ -22,8 +22,7 @@ def test_presets_have_paper_sizes():
     n = sum(p.numel() for p in base.parameters())
     # the official checkpoint's encoder, less its unused mean-shift entries; the paper says 1.22 M
     sd = torch.load(OFFICIAL / "edsr-baseline-liif-random-seed0.pth", weights_only=True)["model"]["sd"]
-    assert n == sum(v.numel() for k, v in sd.items()
-                    if k.startswith("encoder.") and "_mean" not in k)
+    assert n == sum(v.numel() for k, v in sd.items() if k.startswith("encoder.") and "_mean" not in k)
     assert round(n / 1e6, 2) == 1.22
     edsr = make({"name": "edsr", "args": {"no_upsampling": True}})
     assert (len(edsr.body) - 1, edsr.out_dim, edsr.body[0].res_scale) == (32, 256, 0.1)
@@ -31,10 +30,17 @@ def test_presets_have_paper_sizes():
     assert rdn(torch.rand(1, 3, 9, 7)).shape == (1, 64, 9, 7)
 
 
-@pytest.mark.parametrize("switches", [
-    {}, {"feat_unfold": False}, {"local_ensemble": False}, {"cell_decode": False},
-    {"skip": "bilinear"}, {"feat_unfold": False, "local_ensemble": False, "cell_decode": False},
-])
+@pytest.mark.parametrize(
+    "switches",
+    [
+        {},
+        {"feat_unfold": False},
+        {"local_ensemble": False},
+        {"cell_decode": False},
+        {"skip": "bilinear"},
+        {"feat_unfold": False, "local_ensemble": False, "cell_decode": False},
+    ],
+)
 def test_fast_decoding_equals_official_query_rgb(switches):
     """The projected first layer gives the official algorithm's numbers for every switch."""
     model = make_tiny(**switches)
@@ -64,10 +70,13 @@ def test_every_parameter_gets_a_gradient():
     net.eval()
 
 
-@pytest.mark.parametrize("spec", [
-    {"name": "edsr-baseline", "args": {"n_resblocks": 2, "n_feats": 8}},
-    {"name": "rdn", "args": {"G0": 8, "RDNconfig": "A"}},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"name": "edsr-baseline", "args": {"n_resblocks": 2, "n_feats": 8}},
+        {"name": "rdn", "args": {"G0": 8, "RDNconfig": "A"}},
+    ],
+)
 def test_receptive_radius_is_exact(spec):
     """Changing one input pixel changes features exactly within the declared radius."""
     torch.manual_seed(0)

@@ -7,9 +7,18 @@ import clearzoom
 def test_public_names_are_curated():
     assert clearzoom.__all__ == sorted(clearzoom.__all__)
     assert set(clearzoom.__all__) == {
-        "CheckpointError", "ClearZoomError", "InvalidInputError", "InvalidTargetError", "Model",
-        "UnknownModelError", "__version__", "convert_checkpoint", "list_models", "load_model",
-        "upscale", "upscale_file",
+        "CheckpointError",
+        "ClearZoomError",
+        "InvalidInputError",
+        "InvalidTargetError",
+        "Model",
+        "UnknownModelError",
+        "__version__",
+        "convert_checkpoint",
+        "list_models",
+        "load_model",
+        "upscale",
+        "upscale_file",
     }
     for name in clearzoom.__all__:
         assert getattr(clearzoom, name) is not None

@@ -15,15 +15,14 @@ import pytest
 import torch
 import yaml
 from click.testing import CliRunner
+from conftest import ROOT, SHARED
 from PIL import Image
 
-from clearzoom.cli.main import main
 from clearzoom.checkpoints import load_model
+from clearzoom.cli.main import main
 from clearzoom.errors import ConfigError
 from clearzoom.train import config_from_dict, export_model, load_config, load_state, lr_at, train
 from clearzoom.train.data import ImageStore, PatchSampler, list_images, split_files
-
-from conftest import ROOT, SHARED
 
 TRAIN = SHARED / "data" / "train"
 
@@ -40,13 +39,28 @@ def photos(tmp_path_factory) -> Path:
 def tiny_raw(folder: Path, **sections) -> dict:
     raw = {
         "name": "tiny",
-        "model": {"spec": {"name": "liif", "args": {
-            "encoder_spec": {"name": "edsr-baseline",
-                             "args": {"n_resblocks": 2, "n_feats": 16, "no_upsampling": True}},
-            "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": [64, 64]}},
-            "skip": "bilinear"}}},
-        "data": {"train": str(folder), "patch": 32, "scale": [1, 3], "queries": 256, "batch": 8,
-                 "val_every": 8, "val_max": 3},
+        "model": {
+            "spec": {
+                "name": "liif",
+                "args": {
+                    "encoder_spec": {
+                        "name": "edsr-baseline",
+                        "args": {"n_resblocks": 2, "n_feats": 16, "no_upsampling": True},
+                    },
+                    "imnet_spec": {"name": "mlp", "args": {"out_dim": 3, "hidden_list": [64, 64]}},
+                    "skip": "bilinear",
+                },
+            }
+        },
+        "data": {
+            "train": str(folder),
+            "patch": 32,
+            "scale": [1, 3],
+            "queries": 256,
+            "batch": 8,
+            "val_every": 8,
+            "val_max": 3,
+        },
         "degrade": {"clean": 0.5, "jpeg_quality": [20, 90], "double_jpeg": 0.2},
         "optim": {"lr": 1e-3, "schedule": "cosine", "warmup_steps": 5, "ema": 0.9},
         "train": {"steps": 300, "threads": 1, "log_every": 25},
@@ -58,8 +72,7 @@ def tiny_raw(folder: Path, **sections) -> dict:
 
 
 def records(run: Path, kind: str) -> list[dict]:
-    return [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())
-            if r["kind"] == kind]
+    return [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if r["kind"] == kind]
 
 
 # ----------------------------------------------------------------------------- config
@@ -69,31 +82,42 @@ def test_shipped_configs_validate():
         assert cfg.name == path.stem
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"optim": {"lrr": 1e-3}}, "unknown config key optim.lrr"),
-    ({"bogus": 1}, "unknown config key bogus"),
-    ({"optim": {"lr": -1}}, "optim.lr: must be > 0"),
-    ({"data": {"batch": 0}}, "data.batch: must be >= 1"),
-    ({"data": {"patch": "big"}}, "data.patch: expected an integer"),
-    ({"degrade": {"clean": 1.5}}, "degrade.clean: must be <= 1"),
-    ({"degrade": {"jpeg_quality": [50, 10]}}, "low <= high"),
-    ({"degrade": {"jpeg_quality": [0, 10]}}, "degrade.jpeg_quality: must lie in 1..100"),
-    ({"optim": {"schedule": "linear"}}, "optim.schedule: must be one of"),
-    ({"validate": {"crop": 100, "scales": [3]}}, "not a multiple of scale 3"),
-    ({"train": {"precision": "fp8"}}, "train.precision: must be one of"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"optim": {"lrr": 1e-3}}, "unknown config key optim.lrr"),
+        ({"bogus": 1}, "unknown config key bogus"),
+        ({"optim": {"lr": -1}}, "optim.lr: must be > 0"),
+        ({"data": {"batch": 0}}, "data.batch: must be >= 1"),
+        ({"data": {"patch": "big"}}, "data.patch: expected an integer"),
+        ({"degrade": {"clean": 1.5}}, "degrade.clean: must be <= 1"),
+        ({"degrade": {"jpeg_quality": [50, 10]}}, "low <= high"),
+        ({"degrade": {"jpeg_quality": [0, 10]}}, "degrade.jpeg_quality: must lie in 1..100"),
+        ({"optim": {"schedule": "linear"}}, "optim.schedule: must be one of"),
+        ({"validate": {"crop": 100, "scales": [3]}}, "not a multiple of scale 3"),
+        ({"train": {"precision": "fp8"}}, "train.precision: must be one of"),
+    ],
+)
 def test_bad_config_values_are_named(tmp_path, change, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("[", r"\[")):
         config_from_dict(tiny_raw(tmp_path, **change))
 
 
 def test_schedule_warmup_step_and_cosine(tmp_path):
-    cfg = config_from_dict(tiny_raw(tmp_path, optim={"lr": 1.0, "schedule": "step", "warmup_steps": 4,
-                                                     "milestones": [10, 20], "gamma": 0.5}))
+    cfg = config_from_dict(
+        tiny_raw(
+            tmp_path,
+            optim={"lr": 1.0, "schedule": "step", "warmup_steps": 4, "milestones": [10, 20], "gamma": 0.5},
+        )
+    )
     assert [lr_at(s, cfg) for s in (0, 3, 4, 9, 10, 19, 20)] == [0.25, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25]
-    cos = config_from_dict(tiny_raw(tmp_path, optim={"lr": 1.0, "schedule": "cosine",
-                                                     "warmup_steps": 0, "min_lr_ratio": 0.1},
-                                    train={"steps": 100}))
+    cos = config_from_dict(
+        tiny_raw(
+            tmp_path,
+            optim={"lr": 1.0, "schedule": "cosine", "warmup_steps": 0, "min_lr_ratio": 0.1},
+            train={"steps": 100},
+        )
+    )
     assert lr_at(0, cos) == pytest.approx(1.0)
     assert lr_at(50, cos) == pytest.approx(0.55)
     assert lr_at(100, cos) == pytest.approx(0.1)
@@ -134,8 +158,7 @@ def test_sampler_targets_are_the_pixels_at_their_coordinates(tmp_path):
     y, x = np.mgrid[0:300, 0:300]
     img = np.stack([x % 256, y % 256, (x // 256) * 100 + (y // 256) * 10], -1).astype(np.uint8)
     Image.fromarray(img).save(tmp_path / "ramp.png")
-    cfg = config_from_dict(tiny_raw(tmp_path, data={"augment": False, "queries": 64},
-                                    degrade={"clean": 1.0}))
+    cfg = config_from_dict(tiny_raw(tmp_path, data={"augment": False, "queries": 64}, degrade={"clean": 1.0}))
     sampler = PatchSampler(ImageStore(list_images(tmp_path)), cfg.data, cfg.degrade, seed=3)
     b = sampler.batch(0)
     assert b.inp.shape == (8, 3, 32, 32) and b.coord.shape == (8, 64, 2) and b.gt.shape == (8, 64, 3)
@@ -188,9 +211,13 @@ def test_tiny_run_lowers_validation_l1_and_raises_psnr(trained):
 
 
 def test_resume_continues_the_same_trajectory_bitwise(photos, tmp_path):
-    cfg = config_from_dict(tiny_raw(photos, train={"steps": 24, "threads": 1, "log_every": 5},
-                                    validate={"every": 1000, "scales": [2], "jpeg_quality": [None],
-                                              "crop": 96}))
+    cfg = config_from_dict(
+        tiny_raw(
+            photos,
+            train={"steps": 24, "threads": 1, "log_every": 5},
+            validate={"every": 1000, "scales": [2], "jpeg_quality": [None], "crop": 96},
+        )
+    )
     whole = train(cfg, tmp_path / "whole", progress=False)
     part = train(cfg, tmp_path / "parts", stop_at_step=11, progress=False)
     assert part.step == 11
@@ -211,9 +238,11 @@ def test_compiled_bf16_steps_learn_like_fp32(photos, tmp_path, condition):
     spec_args = {"condition": condition} if condition else {}
     losses = {}
     for precision in ("fp32", "bf16"):
-        raw = tiny_raw(photos, train={"steps": 12, "threads": 1, "log_every": 4, "compile": True,
-                                      "precision": precision},
-                       validate={"every": 1000, "scales": [2], "jpeg_quality": [None], "crop": 96})
+        raw = tiny_raw(
+            photos,
+            train={"steps": 12, "threads": 1, "log_every": 4, "compile": True, "precision": precision},
+            validate={"every": 1000, "scales": [2], "jpeg_quality": [None], "crop": 96},
+        )
         raw["model"]["spec"]["args"].update(spec_args)
         train(config_from_dict(raw), tmp_path / precision, progress=False)
         losses[precision] = [r["loss"] for r in records(tmp_path / precision, "train")]
@@ -241,34 +270,68 @@ def test_export_gives_a_model_that_loads_and_renders(trained, tmp_path):
 
 def test_cli_train_resume_and_export(photos, tmp_path):
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(yaml.safe_dump(tiny_raw(photos, validate={"every": 1000, "scales": [2],
-                                                            "jpeg_quality": [None], "crop": 96})))
+    cfg.write_text(
+        yaml.safe_dump(
+            tiny_raw(photos, validate={"every": 1000, "scales": [2], "jpeg_quality": [None], "crop": 96})
+        )
+    )
     run = tmp_path / "run"
-    r = CliRunner().invoke(main, ["train", "--config", str(cfg), "--out", str(run), "-q",
-                                  "--steps", "12", "--stop-at-step", "5", "--set", "optim.lr=2e-3"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--config",
+            str(cfg),
+            "--out",
+            str(run),
+            "-q",
+            "--steps",
+            "12",
+            "--stop-at-step",
+            "5",
+            "--set",
+            "optim.lr=2e-3",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert load_state(run / "checkpoint.pt")["step"] == 5
     assert load_state(run / "checkpoint.pt")["config"]["optim"]["lr"] == 2e-3
-    r = CliRunner().invoke(main, ["train", "--config", str(cfg), "--out", str(run), "-q",
-                                  "--steps", "12", "--set", "optim.lr=2e-3",
-                                  "--resume", str(run / "checkpoint.pt")])
+    r = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--config",
+            str(cfg),
+            "--out",
+            str(run),
+            "-q",
+            "--steps",
+            "12",
+            "--set",
+            "optim.lr=2e-3",
+            "--resume",
+            str(run / "checkpoint.pt"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert load_state(run / "checkpoint.pt")["step"] == 12
     r = CliRunner().invoke(main, ["export", str(run / "checkpoint.pt"), str(tmp_path / "m.safetensors")])
     assert r.exit_code == 0 and (tmp_path / "m.safetensors").is_file()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--set", "optim.lr=-3"], "error: optim.lr: must be > 0"),
-    (["--set", "data.nope=1"], "error: unknown config key data.nope"),
-    (["--data", "/nonexistent/folder"], "error: data.train: /nonexistent/folder is not a folder"),
-    (["--set", "model.spec.name=vdsr"], "error: model.spec:"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "optim.lr=-3"], "error: optim.lr: must be > 0"),
+        (["--set", "data.nope=1"], "error: unknown config key data.nope"),
+        (["--data", "/nonexistent/folder"], "error: data.train: /nonexistent/folder is not a folder"),
+        (["--set", "model.spec.name=vdsr"], "error: model.spec:"),
+    ],
+)
 def test_cli_errors_are_one_line_before_training(photos, tmp_path, args, message):
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(tiny_raw(photos)))
-    r = CliRunner().invoke(main, ["train", "--config", str(cfg), "--out", str(tmp_path / "r"),
-                                  "-q", *args])
+    r = CliRunner().invoke(main, ["train", "--config", str(cfg), "--out", str(tmp_path / "r"), "-q", *args])
     assert r.exit_code == 1
     assert r.output.strip().startswith(message) and len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "r" / "checkpoint.pt").exists()
@@ -276,15 +339,39 @@ def test_cli_errors_are_one_line_before_training(photos, tmp_path, args, message
 
 def test_torchrun_two_cpu_processes_write_one_checkpoint(photos, tmp_path):
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(yaml.safe_dump(tiny_raw(photos, train={"steps": 10, "threads": 1},
-                                           validate={"every": 1000, "scales": [2],
-                                                     "jpeg_quality": [None], "crop": 96})))
+    cfg.write_text(
+        yaml.safe_dump(
+            tiny_raw(
+                photos,
+                train={"steps": 10, "threads": 1},
+                validate={"every": 1000, "scales": [2], "jpeg_quality": [None], "crop": 96},
+            )
+        )
+    )
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "clearzoom", "train", "--config", str(cfg), "--out", str(run), "-q"],
-        capture_output=True, text=True, env=env, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "clearzoom",
+            "train",
+            "--config",
+            str(cfg),
+            "--out",
+            str(run),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in run.glob("*.pt")) == ["checkpoint.pt"]
     state = load_state(run / "checkpoint.pt")
@@ -310,14 +397,22 @@ def test_sigterm_stops_a_background_run_with_a_checkpoint(photos, tmp_path):
     import signal
 
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(yaml.safe_dump(tiny_raw(photos, train={"steps": 100000, "threads": 1,
-                                                         "log_every": 5},
-                                           validate={"every": 100000, "scales": [2],
-                                                     "jpeg_quality": [None], "crop": 96})))
+    cfg.write_text(
+        yaml.safe_dump(
+            tiny_raw(
+                photos,
+                train={"steps": 100000, "threads": 1, "log_every": 5},
+                validate={"every": 100000, "scales": [2], "jpeg_quality": [None], "crop": 96},
+            )
+        )
+    )
     run = tmp_path / "bg"
-    proc = subprocess.Popen([sys.executable, "-m", "clearzoom", "train", "--config", str(cfg),
-                             "--out", str(run), "-q"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clearzoom", "train", "--config", str(cfg), "--out", str(run), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not (run / "log.csv").exists() or len((run / "log.csv").read_text().splitlines()) < 3:
         assert proc.poll() is None and time.time() < deadline, proc.stderr.read() if proc.poll() else ""
@@ -332,18 +427,24 @@ def test_sigterm_stops_a_background_run_with_a_checkpoint(photos, tmp_path):
 def test_batches_carry_the_jpeg_strength_a_jpeg_aware_model_is_told(photos, tmp_path):
     store = ImageStore(list_images(photos)[:4])
     clean = config_from_dict(tiny_raw(photos, degrade={"clean": 1.0}))
-    q30 = config_from_dict(tiny_raw(photos, degrade={"clean": 0.0, "jpeg_quality": [30, 30],
-                                                     "double_jpeg": 0.0}))
-    assert torch.equal(PatchSampler(store, clean.data, clean.degrade, seed=0).batch(2).strength,
-                       torch.zeros(8))
-    assert torch.allclose(PatchSampler(store, q30.data, q30.degrade, seed=0).batch(2).strength,
-                          torch.full((8,), 0.7))
+    q30 = config_from_dict(
+        tiny_raw(photos, degrade={"clean": 0.0, "jpeg_quality": [30, 30], "double_jpeg": 0.0})
+    )
+    assert torch.equal(
+        PatchSampler(store, clean.data, clean.degrade, seed=0).batch(2).strength, torch.zeros(8)
+    )
+    assert torch.allclose(
+        PatchSampler(store, q30.data, q30.degrade, seed=0).batch(2).strength, torch.full((8,), 0.7)
+    )
     mixed = config_from_dict(tiny_raw(photos))  # clean 0.5, q 20..90
     s = PatchSampler(store, mixed.data, mixed.degrade, seed=0).batch(5).strength
     assert (s == 0).any() and ((s >= 0.1 - 1e-6) & (s <= 0.8 + 1e-6) | (s == 0)).all()
     # a JPEG-aware model trains on them and exports with its condition
-    raw = tiny_raw(photos, train={"steps": 12, "threads": 1, "log_every": 4},
-                   validate={"every": 100, "scales": [2], "jpeg_quality": [None, 30], "crop": 96})
+    raw = tiny_raw(
+        photos,
+        train={"steps": 12, "threads": 1, "log_every": 4},
+        validate={"every": 100, "scales": [2], "jpeg_quality": [None, 30], "crop": 96},
+    )
     raw["model"]["spec"]["args"]["condition"] = "jpeg"
     out = tmp_path / "cond"
     train(config_from_dict(raw), out, progress=False)

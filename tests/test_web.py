@@ -11,15 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from PIL import Image
-
+from conftest import BENCH, make_tiny  # noqa: E402
 from fastapi.testclient import TestClient  # the dev extra installs fastapi and httpx2
+from PIL import Image
 
 from clearzoom import upscale  # noqa: E402
 from clearzoom.web import WebConfig, create_app  # noqa: E402
 from clearzoom.web.deepzoom import Pyramid  # noqa: E402
-
-from conftest import BENCH, make_tiny  # noqa: E402
 
 MODEL = make_tiny(seed=2, skip="bilinear")
 
@@ -81,19 +79,17 @@ def test_every_level_tile_equals_the_crop_of_a_full_render(client, uploaded):
     for level in range(p.max_level + 1):
         lw, lh = p.level_size(level)
         if p.rendered_by_model(level):
-            full = np.asarray(upscale(src, size=(lw, lh), model=MODEL, device="cpu",
-                                      precision="fp32"))
+            full = np.asarray(upscale(src, size=(lw, lh), model=MODEL, device="cpu", precision="fp32"))
             checked_model_levels += 1
         else:
-            full = np.asarray(src if (lw, lh) == src.size else
-                              src.resize((lw, lh), Image.Resampling.LANCZOS))
+            full = np.asarray(src if (lw, lh) == src.size else src.resize((lw, lh), Image.Resampling.LANCZOS))
         cols, rows = p.grid(level)
         for col, row in {(0, 0), (cols - 1, rows - 1), (cols // 2, rows // 2)}:
             r = client.get(f"/api/images/{info['id']}_files/{level}/{col}_{row}.png")
             assert r.status_code == 200, (level, col, row, r.text)
             tile = _png(r.content).astype(int)
             y0, x0 = row * 256, col * 256
-            ref = full[y0:y0 + tile.shape[0], x0:x0 + tile.shape[1]].astype(int)
+            ref = full[y0 : y0 + tile.shape[0], x0 : x0 + tile.shape[1]].astype(int)
             assert tile.shape == ref.shape and tile.shape[:2] == (min(256, lh - y0), min(256, lw - x0))
             assert np.abs(tile - ref).max() <= 1, (level, col, row)
     assert checked_model_levels == 5  # x2, x4, x8, x16, x32 above the input's 24x20
@@ -108,24 +104,37 @@ def test_twenty_concurrent_tile_requests(uploaded):
         cols, rows = p.grid(level)
         coords = [(i % cols, (i // cols) % rows) for i in range(20)]
         with ThreadPoolExecutor(20) as pool:
-            responses = list(pool.map(
-                lambda cr: c.get(f"/api/images/{iid}_files/{level}/{cr[0]}_{cr[1]}.png"), coords))
+            responses = list(
+                pool.map(lambda cr: c.get(f"/api/images/{iid}_files/{level}/{cr[0]}_{cr[1]}.png"), coords)
+            )
         assert all(r.status_code == 200 for r in responses)
-        full = np.asarray(upscale(Image.open(io.BytesIO(data)).convert("RGB"),
-                                  size=p.level_size(level), model=MODEL, device="cpu",
-                                  precision="fp32")).astype(int)
+        full = np.asarray(
+            upscale(
+                Image.open(io.BytesIO(data)).convert("RGB"),
+                size=p.level_size(level),
+                model=MODEL,
+                device="cpu",
+                precision="fp32",
+            )
+        ).astype(int)
         for (col, row), r in zip(coords, responses):
             tile = _png(r.content).astype(int)
-            ref = full[row * 256:row * 256 + tile.shape[0], col * 256:col * 256 + tile.shape[1]]
+            ref = full[row * 256 : row * 256 + tile.shape[0], col * 256 : col * 256 + tile.shape[1]]
             assert np.abs(tile - ref).max() <= 1
         assert c.get("/api/health").json()["status"] == "ok"
 
 
 def _bomb_png(side: int = 100_000) -> bytes:
     """A tiny PNG file that claims side x side pixels (a decompression bomb)."""
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (struct.pack(">I", len(payload)) + kind + payload
-                + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(payload))
+            + kind
+            + payload
+            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\0" * (side + 1) * 4, 9)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
@@ -152,13 +161,16 @@ def test_bad_uploads_are_refused_and_the_server_keeps_serving(client, uploaded):
     assert client.get("/api/health").json()["status"] == "ok"
 
 
-@pytest.mark.parametrize("url", [
-    "/api/images/0123456789abcdef0123456789abcdef",
-    "/api/images/..%2F..%2Fetc%2Fpasswd",
-    "/api/images/0123456789abcdef0123456789abcdef.dzi",
-    "/api/images/0123456789abcdef0123456789abcdef_files/3/0_0.png",
-    "/api/jobs/0123456789abcdef0123456789abcdef",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/images/0123456789abcdef0123456789abcdef",
+        "/api/images/..%2F..%2Fetc%2Fpasswd",
+        "/api/images/0123456789abcdef0123456789abcdef.dzi",
+        "/api/images/0123456789abcdef0123456789abcdef_files/3/0_0.png",
+        "/api/jobs/0123456789abcdef0123456789abcdef",
+    ],
+)
 def test_unknown_ids_are_404_json(client, url):
     r = client.get(url)
     assert r.status_code == 404 and "error" in r.json()
@@ -166,8 +178,11 @@ def test_unknown_ids_are_404_json(client, url):
 
 def test_bad_tile_addresses(client, uploaded):
     iid = uploaded[0]["id"]
-    for url in (f"/api/images/{iid}_files/99/0_0.png", f"/api/images/{iid}_files/5/9_9.png",
-                f"/api/images/{iid}_files/5/0_0.gif"):
+    for url in (
+        f"/api/images/{iid}_files/99/0_0.png",
+        f"/api/images/{iid}_files/5/9_9.png",
+        f"/api/images/{iid}_files/5/0_0.gif",
+    ):
         r = client.get(url)
         assert r.status_code == 404 and "error" in r.json(), url
 
@@ -210,8 +225,10 @@ def test_job_progress_result_and_cancel(uploaded):
 def test_old_images_are_evicted_when_the_store_is_full(uploaded):
     _, data = uploaded
     with _client(store_bytes=12_000) as c:  # room for about two 24x20 images
-        ids = [c.post("/api/images", files={"file": (f"{i}.jpg", data, "image/jpeg")}).json()["id"]
-               for i in range(4)]
+        ids = [
+            c.post("/api/images", files={"file": (f"{i}.jpg", data, "image/jpeg")}).json()["id"]
+            for i in range(4)
+        ]
         assert c.get(f"/api/images/{ids[0]}").status_code == 404
         assert c.get(f"/api/images/{ids[-1]}").status_code == 200
 
@@ -221,8 +238,13 @@ def test_delete_and_openapi(client):
     assert client.delete(f"/api/images/{iid}").status_code == 204
     assert client.get(f"/api/images/{iid}").status_code == 404
     paths = client.get("/openapi.json").json()["paths"]
-    for p in ("/api/images", "/api/images/{image_id}", "/api/images/{image_id}.dzi",
-              "/api/images/{image_id}_files/{level}/{col}_{row}.{fmt}", "/api/jobs/{job_id}"):
+    for p in (
+        "/api/images",
+        "/api/images/{image_id}",
+        "/api/images/{image_id}.dzi",
+        "/api/images/{image_id}_files/{level}/{col}_{row}.{fmt}",
+        "/api/jobs/{job_id}",
+    ):
         assert p in paths
     assert client.get("/").status_code == 200
 
@@ -260,9 +282,14 @@ def test_a_jpeg_aware_model_is_told_the_uploads_quality():
         job = c.post(f"/api/images/{iid}/jobs", json={"width": 96, "format": "png"}).json()
         j = _finished_job(c, job["id"])
         result = _png(c.get(j["result_url"]).content).astype(int)
-    told, clean = (np.asarray(upscale(src, size=p.level_size(level), model=cond, device="cpu",
-                                      precision="fp32", input_quality=q)).astype(int)
-                   for q in (35, None))
+    told, clean = (
+        np.asarray(
+            upscale(
+                src, size=p.level_size(level), model=cond, device="cpu", precision="fp32", input_quality=q
+            )
+        ).astype(int)
+        for q in (35, None)
+    )
     assert tile.shape == told.shape and np.abs(tile - told).max() <= 1
     assert np.abs(told - clean).mean() > 0.5  # the quality matters to this model
     assert np.abs(result - told).max() <= 1  # the download is told it too
@@ -280,7 +307,8 @@ def test_a_best_quality_job_is_the_self_ensemble(tiny_skip_model):
             j = _finished_job(c, job["id"])
             assert j["state"] == "done" and j["params"]["tta"] is tta
             results[tta] = _png(c.get(j["result_url"]).content).astype(int)
-    expected = np.asarray(upscale(src, scale=3, model=tiny_skip_model, device="cpu",
-                                  precision="fp32", tta=True)).astype(int)
+    expected = np.asarray(
+        upscale(src, scale=3, model=tiny_skip_model, device="cpu", precision="fp32", tta=True)
+    ).astype(int)
     assert np.abs(results[True] - expected).max() <= 1
     assert np.abs(results[True] - results[False]).mean() > 0.5

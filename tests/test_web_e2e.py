@@ -9,20 +9,20 @@ import time
 from pathlib import Path
 
 import pytest
-
 import uvicorn  # the dev extra installs uvicorn, fastapi and playwright
+from conftest import BENCH, CHROMIUM, make_tiny, open_page  # noqa: E402
 from playwright import sync_api
 
 from clearzoom.web import WebConfig, create_app  # noqa: E402
 from clearzoom.web.service import find_openseadragon  # noqa: E402
 
-from conftest import BENCH, CHROMIUM, make_tiny, open_page  # noqa: E402
-
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="Debian chromium not installed (scripts/setup.sh installs it)"),
-    pytest.mark.skipif(find_openseadragon() is None,
-                       reason="OpenSeadragon not installed (scripts/setup.sh runs npm ci)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Debian chromium not installed (scripts/setup.sh installs it)"
+    ),
+    pytest.mark.skipif(
+        find_openseadragon() is None, reason="OpenSeadragon not installed (scripts/setup.sh runs npm ci)"
+    ),
 ]
 
 
@@ -69,8 +69,9 @@ def test_upload_upscale_compare_and_deep_zoom(server, tmp_path):
         assert page.evaluate("document.getElementById('after').naturalWidth") == info["width"] * 2
         assert page.get_attribute("#download", "download").endswith(".png")
         # zoom in all the way (x32 of the input) on the most detailed-looking centre
-        page.wait_for_function("window.clearzoomViewer && clearzoomViewer.world.getItemCount() > 0",
-                               timeout=30_000)
+        page.wait_for_function(
+            "window.clearzoomViewer && clearzoomViewer.world.getItemCount() > 0", timeout=30_000
+        )
         page.evaluate("""() => { const v = clearzoomViewer.viewport;
                                  v.zoomTo(v.getMaxZoom(), v.getCenter(), true); }""")
         top = info["deepzoom"]["max_level"]

@@ -27,20 +27,22 @@ _LAZY = {
     "upscale_file": "clearzoom.inference.api",
 }
 
-__all__ = sorted([
-    "CheckpointError",
-    "ClearZoomError",
-    "InvalidInputError",
-    "InvalidTargetError",
-    "Model",
-    "UnknownModelError",
-    "__version__",
-    "convert_checkpoint",
-    "list_models",
-    "load_model",
-    "upscale",
-    "upscale_file",
-])
+__all__ = sorted(
+    [
+        "CheckpointError",
+        "ClearZoomError",
+        "InvalidInputError",
+        "InvalidTargetError",
+        "Model",
+        "UnknownModelError",
+        "__version__",
+        "convert_checkpoint",
+        "list_models",
+        "load_model",
+        "upscale",
+        "upscale_file",
+    ]
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ values with a :class:`~clearzoom.errors.ConfigError` that names the key, e.g.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -23,12 +24,19 @@ from .errors import ConfigError
 __all__ = ["bounded", "build", "read_yaml"]
 
 
-def bounded(default: Any, lo: float | None = None, hi: float | None = None, *,
-            lo_open: bool = False, choices: tuple | None = None) -> Any:
+def bounded(
+    default: Any,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    choices: tuple | None = None,
+) -> Any:
     """A dataclass field with a default and the values it accepts: ``lo`` <= v (< if ``lo_open``)
     <= ``hi``, or one of ``choices``."""
-    return dataclasses.field(default=default, metadata={"lo": lo, "hi": hi, "lo_open": lo_open,
-                                                        "choices": choices})
+    return dataclasses.field(
+        default=default, metadata={"lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices}
+    )
 
 
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -63,7 +71,7 @@ def build(cls: type, raw: Any, prefix: str = "") -> Any:
     for name, value in raw.items():
         key = f"{prefix}.{name}" if prefix else name
         tp = hints[name]
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             kwargs[name] = build(tp, value, key)
         else:
             kwargs[name] = _check_bounds(convert(value, tp, key), fields[name].metadata, key)
@@ -124,10 +132,8 @@ def _to_int(value: Any, key: str) -> int:
 
 def _to_float(value: Any, key: str) -> float:
     if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
-        try:
+        with contextlib.suppress(ValueError):
             value = float(value)
-        except ValueError:
-            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{key}: expected a number, got {value!r}")
     if not math.isfinite(value):
@@ -148,4 +154,9 @@ def _to_dict(value: Any, key: str) -> dict:
 
 
 _SCALARS: dict[Any, Callable[[Any, str], Any]] = {
-    bool: _to_bool, int: _to_int, float: _to_float, str: _to_str, dict: _to_dict}
+    bool: _to_bool,
+    int: _to_int,
+    float: _to_float,
+    str: _to_str,
+    dict: _to_dict,
+}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["centers_of", "make_cell", "make_coord", "nearest_index", "pixel_centers"]
+__all__ = ["centers_of", "make_cell", "make_coord", "nearest_index", "pixel_centers", "size_hw"]
 
 
 def pixel_centers(n: int, start: int = 0, count: int | None = None, *, device=None) -> torch.Tensor:
@@ -82,3 +82,8 @@ def nearest_index(coord: torch.Tensor, n: int) -> torch.Tensor:
     """
     pos = ((coord + 1) * n - 1) / 2
     return torch.round(pos).long().clamp_(0, n - 1)
+
+
+def size_hw(t: torch.Tensor) -> tuple[int, int]:
+    """``(H, W)``: the sizes of a tensor's last two dimensions (an image's rows and columns)."""
+    return int(t.shape[-2]), int(t.shape[-1])

@@ -10,8 +10,14 @@ import contextlib
 
 import torch
 
-__all__ = ["PRECISIONS", "autocast", "cpu_has_fast_bf16", "int8_available", "resolve_device",
-           "resolve_precision"]
+__all__ = [
+    "PRECISIONS",
+    "autocast",
+    "cpu_has_fast_bf16",
+    "int8_available",
+    "resolve_device",
+    "resolve_precision",
+]
 
 PRECISIONS = ("auto", "fp32", "int8", "bf16", "fp16")
 

@@ -18,11 +18,12 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["NO_TRACE", "Stage", "Trace", "conv_macs"]
+__all__ = ["NO_TRACE", "Stage", "Trace", "Tracer", "conv_macs"]
 
 
 @dataclass
@@ -42,9 +43,15 @@ class Stage:
             self.shape = tuple(value.shape) if isinstance(value, torch.Tensor) else tuple(value)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "shape": list(self.shape) if self.shape else None,
-                "seconds": self.seconds, "calls": self.calls, "macs": self.macs,
-                "params": self.params, "detail": self.detail}
+        return {
+            "name": self.name,
+            "shape": list(self.shape) if self.shape else None,
+            "seconds": self.seconds,
+            "calls": self.calls,
+            "macs": self.macs,
+            "params": self.params,
+            "detail": self.detail,
+        }
 
 
 @dataclass
@@ -52,12 +59,13 @@ class Trace:
     """Collects :class:`Stage` records in the order stages first ran, plus free-form facts."""
 
     stages: dict[str, Stage] = field(default_factory=dict)
-    facts: dict[str, object] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
     device: torch.device | None = None
 
     @contextlib.contextmanager
-    def stage(self, name: str, *, macs: int = 0, params: int | None = None,
-              detail: str = "", count: bool = True) -> Iterator[Stage]:
+    def stage(
+        self, name: str, *, macs: int = 0, params: int | None = None, detail: str = "", count: bool = True
+    ) -> Iterator[Stage]:
         """Time the block as stage ``name`` (created on first use) and add ``macs`` to it.
 
         ``count=False`` for a second block of a stage that the same call already counted.
@@ -101,10 +109,15 @@ class _NoTrace:
 
 
 NO_TRACE = _NoTrace()
+#: what the engine records stages into: a :class:`Trace`, or :data:`NO_TRACE`
+Tracer = Trace | _NoTrace
 
 
 def conv_macs(module: nn.Module, h: int, w: int) -> int:
     """Multiply-accumulates of every Conv2d in ``module`` on an ``h x w`` input, for stride-1,
     same-padding convolutions (all of EDSR's and RDN's without an upsampler)."""
-    return sum(m.in_channels // m.groups * m.out_channels * m.kernel_size[0] * m.kernel_size[1]
-               * h * w for m in module.modules() if isinstance(m, nn.Conv2d))
+    return sum(
+        m.in_channels // m.groups * m.out_channels * m.kernel_size[0] * m.kernel_size[1] * h * w
+        for m in module.modules()
+        if isinstance(m, nn.Conv2d)
+    )

@@ -92,14 +92,23 @@ def analyze_image(source: str | os.PathLike | bytes) -> ImageAnalysis:
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        im.mode == "P" and "transparency" in im.info)
+        im.mode == "P" and "transparency" in im.info
+    )
     gray = _gray_8bit(im)
     return ImageAnalysis(
-        format=im.format or "unknown", width=w, height=h, mode=im.mode,
-        bit_depth=_bit_depth(im, data[:32]), has_alpha=has_alpha,
-        has_icc=bool(im.info.get("icc_profile")), exif_orientation=orientation,
-        jpeg=jpeg_info(im), blockiness=_round(blockiness(gray)),
-        noise=round(noise_sigma(gray), 3), file_bytes=len(data))
+        format=im.format or "unknown",
+        width=w,
+        height=h,
+        mode=im.mode,
+        bit_depth=_bit_depth(im, data[:32]),
+        has_alpha=has_alpha,
+        has_icc=bool(im.info.get("icc_profile")),
+        exif_orientation=orientation,
+        jpeg=jpeg_info(im),
+        blockiness=_round(blockiness(gray)),
+        noise=round(noise_sigma(gray), 3),
+        file_bytes=len(data),
+    )
 
 
 def _gray_8bit(im: Image.Image) -> np.ndarray:
@@ -129,8 +138,7 @@ def describe_task(a: ImageAnalysis, out_size: tuple[int, int]) -> str:
         else:
             job = "and remove compression artifacts"
     else:
-        what = f"{a.format} image" + (" with visible 8×8 blocking (likely a re-saved JPEG)"
-                                       if blocky else "")
+        what = f"{a.format} image" + (" with visible 8×8 blocking (likely a re-saved JPEG)" if blocky else "")
         job = "and remove block artifacts" if blocky else "with sharp edges"
     if a.noise > NOISY:
         what += f", noisy (σ ≈ {a.noise:.0f} levels)"

@@ -14,18 +14,114 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["JpegInfo", "STD_CHROMA", "STD_LUMA", "estimate_quality", "ijg_table", "jpeg_info",
-           "jpeg_quality"]
+__all__ = ["JpegInfo", "STD_CHROMA", "STD_LUMA", "estimate_quality", "ijg_table", "jpeg_info", "jpeg_quality"]
 
 # Annex K tables, natural (row-major) order, as Pillow reports them.
-STD_LUMA = np.array([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
-STD_CHROMA = np.array([
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
-    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99] + [99] * 32)
+STD_LUMA = np.array(
+    [
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
+    ]
+)
+STD_CHROMA = np.array(
+    [
+        17,
+        18,
+        24,
+        47,
+        99,
+        99,
+        99,
+        99,
+        18,
+        21,
+        26,
+        66,
+        99,
+        99,
+        99,
+        99,
+        24,
+        26,
+        56,
+        99,
+        99,
+        99,
+        99,
+        99,
+        47,
+        66,
+        99,
+        99,
+        99,
+        99,
+        99,
+        99,
+    ]
+    + [99] * 32
+)
 
 _CLOSE = 0.05  # mean relative table difference still called "close"
 
@@ -43,8 +139,7 @@ def estimate_quality(tables: dict[int, list[int]] | list[list[int]]) -> tuple[in
     """``(quality, error)``: the IJG quality whose tables best match, and the mean relative
     difference of the entries (0 = identical). Table 0 is compared with the luma table, table 1
     (if any) with the chroma table."""
-    seq = [np.asarray(t, dtype=np.float64) for t in
-           (tables.values() if isinstance(tables, dict) else tables)]
+    seq = [np.asarray(t, dtype=np.float64) for t in (tables.values() if isinstance(tables, dict) else tables)]
     best_q, best_err = 0, float("inf")
     for q, refs in _TABLES.items():
         errs = [np.mean(np.abs(t - r) / r) for t, r in zip(seq[:2], refs)]
@@ -54,8 +149,13 @@ def estimate_quality(tables: dict[int, list[int]] | list[list[int]]) -> tuple[in
     return best_q, best_err
 
 
-_SUBSAMPLING = {((1, 1), (1, 1)): "4:4:4", ((2, 1), (1, 1)): "4:2:2", ((2, 2), (1, 1)): "4:2:0",
-                ((4, 1), (1, 1)): "4:1:1", ((1, 2), (1, 1)): "4:4:0"}
+_SUBSAMPLING = {
+    ((1, 1), (1, 1)): "4:4:4",
+    ((2, 1), (1, 1)): "4:2:2",
+    ((2, 2), (1, 1)): "4:2:0",
+    ((4, 1), (1, 1)): "4:1:1",
+    ((1, 2), (1, 1)): "4:4:0",
+}
 
 
 @dataclass(frozen=True)

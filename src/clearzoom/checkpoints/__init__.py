@@ -4,5 +4,11 @@ from .loading import convert_checkpoint, load_model
 from .native import read_native, save_native
 from .official import convert_official_state_dict, read_official
 
-__all__ = ["convert_checkpoint", "convert_official_state_dict", "load_model", "read_native",
-           "read_official", "save_native"]
+__all__ = [
+    "convert_checkpoint",
+    "convert_official_state_dict",
+    "load_model",
+    "read_native",
+    "read_official",
+    "save_native",
+]

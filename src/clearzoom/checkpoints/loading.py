@@ -13,6 +13,7 @@ import torch
 from ..errors import CheckpointError, UnknownModelError
 from ..models import registry
 from ..models.configs import LIIF_NORMALIZATION, Normalization
+from ..models.liif import LIIF
 from ..models.model import Model
 from ..models.pretrained import DEFAULT_MODEL, PRETRAINED
 from .native import read_native, save_native
@@ -29,23 +30,29 @@ def _is_safetensors(path: Path) -> bool:
     return len(head) == 9 and head[8:9] == b"{"  # u64 header length, then the JSON header
 
 
-def _build(spec: dict[str, Any], sd: dict[str, torch.Tensor], source: str, *,
-           official: bool) -> torch.nn.Module:
+def _build(spec: dict[str, Any], sd: dict[str, torch.Tensor], source: str, *, official: bool) -> LIIF:
     if spec.get("name") != "liif":
         raise UnknownModelError(
-            f"{source}: clearzoom runs LIIF models; this checkpoint's model is {spec.get('name')!r}")
+            f"{source}: clearzoom runs LIIF models; this checkpoint's model is {spec.get('name')!r}"
+        )
     net = registry.make(spec)
+    if not isinstance(net, LIIF):  # pragma: no cover - the spec's name was checked above
+        raise UnknownModelError(f"{source}: not a LIIF model")
     if official:
         sd = convert_official_state_dict(sd, net.state_dict())
     try:
         net.load_state_dict(sd, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{source}: weights do not match the spec ({str(exc).splitlines()[0]})") from None
-    return net.eval().requires_grad_(False)
+        raise CheckpointError(
+            f"{source}: weights do not match the spec ({str(exc).splitlines()[0]})"
+        ) from None
+    net.eval().requires_grad_(False)
+    return net
 
 
-def load_model(name_or_path: str | os.PathLike | Model | None = None, *,
-               device: str | torch.device = "cpu") -> Model:
+def load_model(
+    name_or_path: str | os.PathLike | Model | None = None, *, device: str | torch.device = "cpu"
+) -> Model:
     """Load a model by registered name (see ``clearzoom models``) or from a file.
 
     Files: clearzoom ``.safetensors`` (self-describing) or an official LIIF ``.pth`` (read with
@@ -68,7 +75,8 @@ def load_model(name_or_path: str | os.PathLike | Model | None = None, *,
         path = Path(key)
         if not path.exists():
             raise UnknownModelError(
-                f"{key}: neither a model name ({', '.join(PRETRAINED)}) nor an existing file")
+                f"{key}: neither a model name ({', '.join(PRETRAINED)}) nor an existing file"
+            )
         if not path.is_file():
             raise CheckpointError(f"{path}: is not a file")
         name, description = str(path), ""
@@ -87,20 +95,31 @@ def load_model(name_or_path: str | os.PathLike | Model | None = None, *,
         provenance = {"format": "official LIIF checkpoint", "file": path.name}
         description = description or "official LIIF checkpoint"
     log.debug("loaded %s (%s)", name, spec["args"].get("encoder_spec", {}).get("name"))
-    return Model(name=name, spec=spec, net=net.to(device), normalization=norm,
-                 description=description, provenance=provenance)
+    return Model(
+        name=name,
+        spec=spec,
+        net=net.to(device),
+        normalization=norm,
+        description=description,
+        provenance=provenance,
+    )
 
 
-def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *,
-                       description: str = "") -> Path:
+def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, description: str = "") -> Path:
     """Convert an official LIIF ``.pth`` into a self-describing clearzoom ``.safetensors``."""
     src = Path(src)
     spec, sd = read_official(src)
     net = _build(spec, sd, str(src), official=True)
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
     return save_native(
-        dst, spec=spec, state_dict=net.state_dict(), normalization=LIIF_NORMALIZATION,
+        dst,
+        spec=spec,
+        state_dict=net.state_dict(),
+        normalization=LIIF_NORMALIZATION,
         description=description or f"converted from official LIIF checkpoint {src.name}",
-        provenance={"converted_from": src.name, "sha256": digest,
-                    "source_format": "official LIIF .pth (sub_mean/add_mean dropped)"},
+        provenance={
+            "converted_from": src.name,
+            "sha256": digest,
+            "source_format": "official LIIF .pth (sub_mean/add_mean dropped)",
+        },
     )

@@ -33,15 +33,26 @@ FORMAT = "clearzoom-model/1"
 _KEY = "clearzoom"
 
 
-def save_native(path: str | os.PathLike, *, spec: dict[str, Any], state_dict: dict[str, torch.Tensor],
-                normalization: Normalization, description: str = "",
-                provenance: dict[str, Any] | None = None) -> Path:
+def save_native(
+    path: str | os.PathLike,
+    *,
+    spec: dict[str, Any],
+    state_dict: dict[str, torch.Tensor],
+    normalization: Normalization,
+    description: str = "",
+    provenance: dict[str, Any] | None = None,
+) -> Path:
     """Write a self-describing safetensors model file (atomically)."""
     from safetensors.torch import save_file
 
     path = Path(path)
-    config = {"format": FORMAT, "spec": spec, "normalization": normalization.to_dict(),
-              "description": description, "provenance": provenance or {}}
+    config = {
+        "format": FORMAT,
+        "spec": spec,
+        "normalization": normalization.to_dict(),
+        "description": description,
+        "provenance": provenance or {},
+    }
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={_KEY: json.dumps(config, sort_keys=True)})
@@ -58,7 +69,7 @@ def read_native(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torc
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            sd = {k: f.get_tensor(k) for k in f.keys()}
+            sd = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
     if _KEY not in meta:

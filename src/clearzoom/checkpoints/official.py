@@ -44,9 +44,19 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise CheckpointError(
             f"{path}: refused: the file needs code to unpickle, which is unsafe"
-            f" (weights_only load failed: {first[:160]})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, AttributeError,
-            TypeError, KeyError, IndexError) as exc:
+            f" (weights_only load failed: {first[:160]})"
+        ) from None
+    except (
+        RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        AttributeError,
+        TypeError,
+        KeyError,
+        IndexError,
+    ) as exc:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__})") from None
 
 
@@ -56,15 +66,17 @@ def read_official(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, to
     model = obj.get("model") if isinstance(obj, dict) else None
     if not (isinstance(model, dict) and {"name", "args", "sd"} <= set(model)):
         raise CheckpointError(
-            f"{path}: not a LIIF checkpoint (expected {{'model': {{'name', 'args', 'sd'}}}})")
+            f"{path}: not a LIIF checkpoint (expected {{'model': {{'name', 'args', 'sd'}}}})"
+        )
     sd = model["sd"]
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise CheckpointError(f"{path}: the checkpoint's 'sd' is not a state dict of tensors")
     return {"name": model["name"], "args": model["args"]}, sd
 
 
-def convert_official_state_dict(sd: dict[str, torch.Tensor],
-                                target: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def convert_official_state_dict(
+    sd: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """Official state dict -> clearzoom state dict for a module whose state dict is ``target``.
 
     Drops :data:`UNUSED_OFFICIAL_KEYS`, then checks key by key that names and shapes match exactly.
@@ -75,10 +87,12 @@ def convert_official_state_dict(sd: dict[str, torch.Tensor],
     unexpected = sorted(set(out) - set(target))
     if missing or unexpected:
         raise CheckpointError(
-            f"checkpoint does not match its spec: missing {missing[:3]}, unexpected {unexpected[:3]}")
+            f"checkpoint does not match its spec: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
     for k, v in out.items():
         if tuple(v.shape) != tuple(target[k].shape):
             raise CheckpointError(
                 f"checkpoint does not match its spec: {k} has shape {tuple(v.shape)},"
-                f" expected {tuple(target[k].shape)}")
+                f" expected {tuple(target[k].shape)}"
+            )
     return out

@@ -20,20 +20,35 @@ from .common import (
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--scale", help="Magnification S, or SX,SY.")
 @click.option("--size", help="Exact output WIDTHxHEIGHT.")
-@click.option("-o", "--output", "report_path", type=click.Path(path_type=Path),
-              help="Write the report: .html (self-contained), .md (PNGs beside it) or .json.")
+@click.option(
+    "-o",
+    "--output",
+    "report_path",
+    type=click.Path(path_type=Path),
+    help="Write the report: .html (self-contained), .md (PNGs beside it) or .json.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-@click.option("--save-output", type=click.Path(path_type=Path),
-              help="Also write the upscaled image here.")
+@click.option("--save-output", type=click.Path(path_type=Path), help="Also write the upscaled image here.")
 @click.option("--model", "model_name", help="Model name or file (default model if omitted).")
 @click.option("--device", default="auto", show_default=True, type=DEVICE_CHOICES)
-@click.option("--precision", default="auto", show_default=True,
-              type=PRECISION_CHOICES)
+@click.option("--precision", default="auto", show_default=True, type=PRECISION_CHOICES)
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")
 @click.option("--tta", is_flag=True, help="Self-ensemble, as in `clearzoom upscale --tta`.")
 @click.option("--overwrite", is_flag=True, help="Replace existing report/output files.")
-def explain_cmd(src, scale, size, report_path, as_json, save_output, model_name, device, precision,
-                threads, tta, overwrite) -> None:
+def explain_cmd(
+    src,
+    scale,
+    size,
+    report_path,
+    as_json,
+    save_output,
+    model_name,
+    device,
+    precision,
+    threads,
+    tta,
+    overwrite,
+) -> None:
     """Explain how SRC is restored: task detected, each stage with shapes and timings, the result
     beside bicubic, and the works it rests on."""
     from ..explain import explain, to_json, write_report
@@ -48,9 +63,18 @@ def explain_cmd(src, scale, size, report_path, as_json, save_output, model_name,
         if report_path.exists() and not overwrite:
             fail(f"{report_path}: exists (use --overwrite to replace it)")
     try:
-        result = explain(src, scale=parse_scale(scale), size=parse_size(size), model=model_name,
-                         device=device, precision=precision, threads=threads,
-                         save_output=save_output, overwrite=overwrite, tta=tta)
+        result = explain(
+            src,
+            scale=parse_scale(scale),
+            size=parse_size(size),
+            model=model_name,
+            device=device,
+            precision=precision,
+            threads=threads,
+            save_output=save_output,
+            overwrite=overwrite,
+            tta=tta,
+        )
         if report_path is not None:
             write_report(result, report_path)
     except EXPECTED as exc:
@@ -63,17 +87,25 @@ def explain_cmd(src, scale, size, report_path, as_json, save_output, model_name,
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind (the default serves this machine only).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind (the default serves this machine only).",
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--model", "model_name", help="Model name or file (default model if omitted).")
 @click.option("--device", default="auto", show_default=True, type=DEVICE_CHOICES)
-@click.option("--precision", default="auto", show_default=True,
-              type=PRECISION_CHOICES)
+@click.option("--precision", default="auto", show_default=True, type=PRECISION_CHOICES)
 @click.option("--max-upload-mb", default=32, show_default=True, type=click.IntRange(min=1))
 @click.option("--max-megapixels", default=4.0, show_default=True, type=click.FloatRange(min=0.01))
-@click.option("--store-mb", default=2048, show_default=True, type=click.IntRange(min=16),
-              help="Memory for uploaded images and their latent codes (oldest evicted).")
+@click.option(
+    "--store-mb",
+    default=2048,
+    show_default=True,
+    type=click.IntRange(min=16),
+    help="Memory for uploaded images and their latent codes (oldest evicted).",
+)
 def serve(host, port, model_name, device, precision, max_upload_mb, max_megapixels, store_mb) -> None:
     """Run the local web app: upload, restore, compare, and deep zoom to x32."""
     try:
@@ -81,13 +113,22 @@ def serve(host, port, model_name, device, precision, max_upload_mb, max_megapixe
 
         from ..web import WebConfig, create_app
 
-        app = create_app(WebConfig(model=model_name, device=device, precision=precision,
-                                   max_upload_bytes=max_upload_mb << 20,
-                                   max_pixels=int(max_megapixels * 1e6),
-                                   store_bytes=store_mb << 20))
+        app = create_app(
+            WebConfig(
+                model=model_name,
+                device=device,
+                precision=precision,
+                max_upload_bytes=max_upload_mb << 20,
+                max_pixels=int(max_megapixels * 1e6),
+                store_bytes=store_mb << 20,
+            )
+        )
     except ImportError as exc:
-        fail(f"{exc}" if "extra" in str(exc) else
-              f"the web app needs the 'web' extra: pip install 'clearzoom[web]' (missing: {exc.name})")
+        fail(
+            f"{exc}"
+            if "extra" in str(exc)
+            else f"the web app needs the 'web' extra: pip install 'clearzoom[web]' (missing: {exc.name})"
+        )
     except EXPECTED as exc:
         fail(str(exc))
     click.echo(f"clearzoom: http://{host}:{port}/  (API: http://{host}:{port}/openapi.json)")

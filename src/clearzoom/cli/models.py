@@ -41,26 +41,53 @@ def convert(src: Path, dst: Path, overwrite: bool) -> None:
 
 
 @click.command("train")
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
-              help="Training config (YAML), e.g. configs/cpu-small.yaml.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Run folder (default: runs/<config name>).")
-@click.option("--resume", type=click.Path(path_type=Path),
-              help="Continue from this training checkpoint (same trajectory as an unbroken run).")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Training config (YAML), e.g. configs/cpu-small.yaml.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Run folder (default: runs/<config name>).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    help="Continue from this training checkpoint (same trajectory as an unbroken run).",
+)
 @click.option("--data", help="Override data.train (the training image folder).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Override any config key (dotted, YAML value), e.g. --set optim.lr=1e-3.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override any config key (dotted, YAML value), e.g. --set optim.lr=1e-3.",
+)
 @click.option("--steps", type=click.IntRange(min=1), help="Override train.steps (planned length).")
-@click.option("--stop-at-step", type=click.IntRange(min=1),
-              help="Stop and checkpoint after this step (the schedule still plans train.steps).")
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
-              help="Stop and checkpoint after this much wall time (resume later).")
-@click.option("--budget-minutes", type=click.FloatRange(min=0, min_open=True),
-              help="Stop once the run's training time (all resumed parts) reaches this.")
+@click.option(
+    "--stop-at-step",
+    type=click.IntRange(min=1),
+    help="Stop and checkpoint after this step (the schedule still plans train.steps).",
+)
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop and checkpoint after this much wall time (resume later).",
+)
+@click.option(
+    "--budget-minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop once the run's training time (all resumed parts) reaches this.",
+)
 @click.option("--threads", type=click.IntRange(min=1), help="Override train.threads.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def train_cmd(config_path, out_dir, resume, data, sets, steps, stop_at_step, minutes,
-              budget_minutes, threads, quiet) -> None:
+def train_cmd(
+    config_path, out_dir, resume, data, sets, steps, stop_at_step, minutes, budget_minutes, threads, quiet
+) -> None:
     """Train a LIIF model from a config; resumable, also under torchrun (several processes)."""
     import yaml
 
@@ -72,13 +99,25 @@ def train_cmd(config_path, out_dir, resume, data, sets, steps, stop_at_step, min
         if not sep or not key:
             raise click.BadParameter(f"{item!r}: give KEY=VALUE", param_hint="--set")
         overrides[key.strip()] = yaml.safe_load(value)
-    overrides.update({k: v for k, v in (("data.train", data), ("train.steps", steps),
-                                        ("train.threads", threads)) if v is not None})
+    overrides.update(
+        {
+            k: v
+            for k, v in (("data.train", data), ("train.steps", steps), ("train.threads", threads))
+            if v is not None
+        }
+    )
     try:
         cfg = load_config(config_path, overrides)
         out = out_dir or Path("runs") / cfg.name
-        result = train(cfg, out, resume=resume, stop_at_step=stop_at_step, minutes=minutes,
-                       budget_minutes=budget_minutes, progress=not quiet)
+        result = train(
+            cfg,
+            out,
+            resume=resume,
+            stop_at_step=stop_at_step,
+            minutes=minutes,
+            budget_minutes=budget_minutes,
+            progress=not quiet,
+        )
     except EXPECTED as exc:
         fail(str(exc))
     if int(os.environ.get("RANK", "0")) == 0:

@@ -18,14 +18,26 @@ log = logging.getLogger("clearzoom")
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input).")
-@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder (any number of inputs); names keep the input's stem, and a "
-                   "folder's images (searched recursively) keep their path under it.")
-@click.option("--format", "fmt", default="png", show_default=True,
-              type=click.Choice(["png", "jpg", "webp", "tif", "same"]),
-              help="Format with --out-dir; same: each input's own (png for formats not written).")
-@click.option("--suffix", default="", metavar="TEXT",
-              help="Appended to each name with --out-dir, e.g. _x4: photo.jpg -> photo_x4.png.")
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Output folder (any number of inputs); names keep the input's stem, and a "
+    "folder's images (searched recursively) keep their path under it.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="png",
+    show_default=True,
+    type=click.Choice(["png", "jpg", "webp", "tif", "same"]),
+    help="Format with --out-dir; same: each input's own (png for formats not written).",
+)
+@click.option(
+    "--suffix",
+    default="",
+    metavar="TEXT",
+    help="Appended to each name with --out-dir, e.g. _x4: photo.jpg -> photo_x4.png.",
+)
 @click.option("--scale", help="Magnification S, or SX,SY per axis (e.g. 3.7 or 4,3).")
 @click.option("--size", help="Exact output WIDTHxHEIGHT.")
 @click.option("--width", type=int, help="Output width (height keeps the aspect ratio).")
@@ -33,26 +45,69 @@ log = logging.getLogger("clearzoom")
 @click.option("--fit", help="The largest output inside WIDTHxHEIGHT, aspect ratio kept.")
 @click.option("--model", "model_name", help="Model name (see `clearzoom models`) or file.")
 @click.option("--device", default="auto", show_default=True, type=DEVICE_CHOICES)
-@click.option("--precision", default="auto", show_default=True, type=PRECISION_CHOICES,
-              help="auto: fp16 on CUDA, bf16 on CPUs with native bf16, else int8 MLP; fp32 is exact.")
-@click.option("--tile", "tile_lr", type=click.IntRange(min=8), default=None,
-              help="Tile size in input pixels (bounds memory; the result does not change).")
+@click.option(
+    "--precision",
+    default="auto",
+    show_default=True,
+    type=PRECISION_CHOICES,
+    help="auto: fp16 on CUDA, bf16 on CPUs with native bf16, else int8 MLP; fp32 is exact.",
+)
+@click.option(
+    "--tile",
+    "tile_lr",
+    type=click.IntRange(min=8),
+    default=None,
+    help="Tile size in input pixels (bounds memory; the result does not change).",
+)
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")
-@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="Quality of JPEG outputs.")
-@click.option("--input-quality", default="auto", show_default=True,
-              help="How the input was JPEG-compressed, for JPEG-aware models: auto (read from a "
-                   "JPEG's tables; other formats are clean), clean, or a quality 1-100.")
-@click.option("--tta", is_flag=True,
-              help="Self-ensemble: average 8 flipped/transposed renders (8x the time, a little "
-                   "sharper and cleaner; docs/self-ensemble.md).")
+@click.option(
+    "--jpeg-quality",
+    type=click.IntRange(1, 100),
+    default=95,
+    show_default=True,
+    help="Quality of JPEG outputs.",
+)
+@click.option(
+    "--input-quality",
+    default="auto",
+    show_default=True,
+    help="How the input was JPEG-compressed, for JPEG-aware models: auto (read from a "
+    "JPEG's tables; other formats are clean), clean, or a quality 1-100.",
+)
+@click.option(
+    "--tta",
+    is_flag=True,
+    help="Self-ensemble: average 8 flipped/transposed renders (8x the time, a little "
+    "sharper and cleaner; docs/self-ensemble.md).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--skip-existing", is_flag=True,
-              help="Leave inputs whose output exists alone (to resume a batch).")
+@click.option(
+    "--skip-existing", is_flag=True, help="Leave inputs whose output exists alone (to resume a batch)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fit, model_name,
-            device, precision, tile_lr, threads, jpeg_quality, input_quality, tta, overwrite,
-            skip_existing, quiet) -> None:
+def upscale(
+    inputs,
+    output,
+    out_dir,
+    fmt,
+    suffix,
+    scale,
+    size,
+    width,
+    height,
+    fit,
+    model_name,
+    device,
+    precision,
+    tile_lr,
+    threads,
+    jpeg_quality,
+    input_quality,
+    tta,
+    overwrite,
+    skip_existing,
+    quiet,
+) -> None:
     """Magnify INPUT image(s) or the images in INPUT folder(s) by a scale or to an exact size,
     removing compression artifacts."""
     from ..checkpoints.loading import load_model
@@ -62,8 +117,13 @@ def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fi
 
     targets = sum(v is not None for v in (scale, size, fit)) + (width is not None or height is not None)
     _check_options(output, out_dir, suffix, overwrite, skip_existing, targets)
-    target = {"scale": parse_scale(scale), "size": parse_size(size), "width": width,
-              "height": height, "fit": parse_size(fit)}
+    target = {
+        "scale": parse_scale(scale),
+        "size": parse_size(size),
+        "width": width,
+        "height": height,
+        "fit": parse_size(fit),
+    }
     jobs = _plan(inputs, output, out_dir, fmt, suffix)
     if skip_existing:
         todo = [(s, d) for s, d in jobs if not d.exists()]
@@ -77,9 +137,18 @@ def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fi
         model = load_model(model_name, device=dev)
     except EXPECTED as exc:
         fail(str(exc), code=2)
-    options = dict(overwrite=overwrite, jpeg_quality=jpeg_quality, model=model, device=dev,
-                   precision=precision, tile_lr=tile_lr or DEFAULT_TILE_LR, threads=threads,
-                   input_quality=input_quality, tta=tta, **target)
+    options = dict(
+        overwrite=overwrite,
+        jpeg_quality=jpeg_quality,
+        model=model,
+        device=dev,
+        precision=precision,
+        tile_lr=tile_lr or DEFAULT_TILE_LR,
+        threads=threads,
+        input_quality=input_quality,
+        tta=tta,
+        **target,
+    )
     failed = _run_batch(jobs, options, make_dirs=out_dir is not None, quiet=quiet)
     if failed:
         if len(jobs) > 1:
@@ -87,8 +156,9 @@ def upscale(inputs, output, out_dir, fmt, suffix, scale, size, width, height, fi
         sys.exit(1)
 
 
-def _check_options(output: Path | None, out_dir: Path | None, suffix: str, overwrite: bool,
-                   skip_existing: bool, targets: int) -> None:
+def _check_options(
+    output: Path | None, out_dir: Path | None, suffix: str, overwrite: bool, skip_existing: bool, targets: int
+) -> None:
     """Refuse contradictory options before any work (exit 2, like click's own usage errors)."""
     if (output is None) == (out_dir is None):
         raise click.UsageError("give exactly one of -o/--output or --out-dir")
@@ -102,8 +172,9 @@ def _check_options(output: Path | None, out_dir: Path | None, suffix: str, overw
         raise click.UsageError("give exactly one of --scale, --size, --fit, or --width/--height")
 
 
-def _plan(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None, fmt: str,
-          suffix: str) -> list[tuple[Path, Path]]:
+def _plan(
+    inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None, fmt: str, suffix: str
+) -> list[tuple[Path, Path]]:
     """``(input, output)`` pairs: ``-o`` for one file, else :func:`~clearzoom.imageio.plan_outputs`."""
     from ..imageio import plan_outputs
 
@@ -120,8 +191,9 @@ def _plan(inputs: tuple[Path, ...], output: Path | None, out_dir: Path | None, f
         raise click.UsageError(str(exc)) from None
 
 
-def _run_batch(jobs: list[tuple[Path, Path]], options: dict[str, Any], *, make_dirs: bool,
-               quiet: bool) -> int:
+def _run_batch(
+    jobs: list[tuple[Path, Path]], options: dict[str, Any], *, make_dirs: bool, quiet: bool
+) -> int:
     """Upscale each pair, reporting a failure and going on; returns how many failed."""
     from tqdm import tqdm
 
@@ -147,7 +219,8 @@ class _TileBar:
     """A per-image progress bar over tiles, shown once an image has more than one tile."""
 
     def __init__(self, name: str, quiet: bool):
-        self.name, self.quiet, self.bar = name, quiet, None
+        self.name, self.quiet = name, quiet
+        self.bar: Any = None  # a tqdm bar, made on the first update of a multi-tile image
 
     def update(self, done: int, total: int) -> None:
         if self.quiet or total < 2:

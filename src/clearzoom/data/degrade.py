@@ -26,8 +26,17 @@ from PIL import Image
 
 from ..imageio import to_uint8
 
-__all__ = ["Blur", "DoubleJpeg", "Jpeg", "Noise", "Pipeline", "apply", "jpeg_compress",
-           "last_jpeg_quality", "quantize"]
+__all__ = [
+    "Blur",
+    "DoubleJpeg",
+    "Jpeg",
+    "Noise",
+    "Pipeline",
+    "apply",
+    "jpeg_compress",
+    "last_jpeg_quality",
+    "quantize",
+]
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:
@@ -70,7 +79,7 @@ class DoubleJpeg:
         h, w = x.shape[-2:]
         dy, dx = self.dy % 8, self.dx % 8
         padded = F.pad(x[None], (dx, 0, dy, 0), mode="replicate")[0]
-        return jpeg_compress(padded, self.quality2)[:, dy:dy + h, dx:dx + w]
+        return jpeg_compress(padded, self.quality2)[:, dy : dy + h, dx : dx + w]
 
 
 @dataclass(frozen=True)
@@ -155,8 +164,12 @@ class Pipeline:
         if torch.rand((), generator=g).item() < self.blur:
             out.append(Blur(round(_uniform(g, *self.blur_sigma), 3)))
         if torch.rand((), generator=g).item() < self.noise:
-            out.append(Noise(round(_uniform(g, *self.noise_sigma), 4),
-                             int(torch.randint(0, 2**31 - 1, (), generator=g))))
+            out.append(
+                Noise(
+                    round(_uniform(g, *self.noise_sigma), 4),
+                    int(torch.randint(0, 2**31 - 1, (), generator=g)),
+                )
+            )
         lo, hi = self.jpeg_quality
         q = int(torch.randint(lo, hi + 1, (), generator=g))
         if torch.rand((), generator=g).item() < self.double_jpeg:

@@ -23,8 +23,9 @@ __all__ = ["imresize", "resize_matrix"]
 def _cubic(x: np.ndarray) -> np.ndarray:
     ax = np.abs(x)
     ax2, ax3 = ax * ax, ax * ax * ax
-    return ((1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1)
-            + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * ((ax > 1) & (ax <= 2)))
+    return (1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * (
+        (ax > 1) & (ax <= 2)
+    )
 
 
 @lru_cache(maxsize=256)
@@ -51,8 +52,13 @@ def resize_matrix(n_in: int, n_out: int, scale: float, antialias: bool = True) -
     return mat
 
 
-def imresize(img: torch.Tensor, scale: float | tuple[float, float] | None = None,
-             size: tuple[int, int] | None = None, *, antialias: bool = True) -> torch.Tensor:
+def imresize(
+    img: torch.Tensor,
+    scale: float | tuple[float, float] | None = None,
+    size: tuple[int, int] | None = None,
+    *,
+    antialias: bool = True,
+) -> torch.Tensor:
     """Resize like MATLAB ``imresize(img, scale, 'bicubic')``.
 
     Args:
@@ -74,8 +80,11 @@ def imresize(img: torch.Tensor, scale: float | tuple[float, float] | None = None
         # MATLAB: ceil(in * scale); a tiny tolerance keeps 48 * (1/3) * 3 from becoming 49
         size = (math.ceil(h * sy - 1e-9), math.ceil(w * sx - 1e-9))
     else:
-        sy, sx = (size[0] / h, size[1] / w) if scale is None else (
-            (scale, scale) if not isinstance(scale, (tuple, list)) else scale)
+        sy, sx = (
+            (size[0] / h, size[1] / w)
+            if scale is None
+            else ((scale, scale) if not isinstance(scale, (tuple, list)) else scale)
+        )
     mh = torch.from_numpy(resize_matrix(h, size[0], float(sy), antialias)).to(img.dtype)
     mw = torch.from_numpy(resize_matrix(w, size[1], float(sx), antialias)).to(img.dtype)
     return mh.to(img.device) @ img @ mw.to(img.device).t()

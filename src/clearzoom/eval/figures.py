@@ -51,23 +51,34 @@ def plot_results(summary: list[dict], out_dir: Path) -> list[Path]:
 
     clean = [r for r in summary if r["degradation"] == "clean"]
     if len({r["scale"] for r in clean}) > 1:
-        fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6), squeeze=False,
-                                 layout="constrained")
+        fig, axes = plt.subplots(
+            1, len(datasets), figsize=(5 * len(datasets), 3.6), squeeze=False, layout="constrained"
+        )
         for ax, ds in zip(axes[0], datasets):
-            panel(ax, [r for r in clean if r["dataset"] == ds], lambda r: r["scale"],
-                  f"{ds}: clean LR", "scale")
+            panel(
+                ax, [r for r in clean if r["dataset"] == ds], lambda r: r["scale"], f"{ds}: clean LR", "scale"
+            )
         axes[0][0].legend(fontsize=8)
         save(fig, "psnr_vs_scale")
     jpeg = [r for r in summary if r["degradation"].startswith("jpeg:")]
     if jpeg:
         scales = sorted({r["scale"] for r in jpeg})
-        fig, axes = plt.subplots(len(scales), len(datasets), figsize=(5 * len(datasets), 3.4 * len(scales)),
-                                 squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            len(scales),
+            len(datasets),
+            figsize=(5 * len(datasets), 3.4 * len(scales)),
+            squeeze=False,
+            layout="constrained",
+        )
         for i, s in enumerate(scales):
             for ax, ds in zip(axes[i], datasets):
-                panel(ax, [r for r in jpeg if r["dataset"] == ds and r["scale"] == s],
-                      lambda r: int(r["degradation"].split(":")[1]), f"{ds}: x{s} from JPEG LR",
-                      "JPEG quality")
+                panel(
+                    ax,
+                    [r for r in jpeg if r["dataset"] == ds and r["scale"] == s],
+                    lambda r: int(r["degradation"].split(":")[1]),
+                    f"{ds}: x{s} from JPEG LR",
+                    "JPEG quality",
+                )
         axes[0][0].legend(fontsize=8)
         save(fig, "psnr_vs_jpeg")
     return written
@@ -86,8 +97,7 @@ def detailed_region(img: torch.Tensor, size: int) -> tuple[int, int]:
     return iy * stride, ix * stride
 
 
-def crop_sheet(panels: list[tuple[str, torch.Tensor]], path: Path, *, crop: int = 128,
-               zoom: int = 2) -> Path:
+def crop_sheet(panels: list[tuple[str, torch.Tensor]], path: Path, *, crop: int = 128, zoom: int = 2) -> Path:
     """Side-by-side crops (same window of each ``(3, H, W)`` panel, the last panel's -- the ground
     truth's -- most detailed region), enlarged ``zoom`` x with nearest neighbour so pixels stay
     visible."""
@@ -95,9 +105,15 @@ def crop_sheet(panels: list[tuple[str, torch.Tensor]], path: Path, *, crop: int 
     y, x = detailed_region(ref, crop)
     tiles = []
     for label, img in panels:
-        arr = to_uint8(img[:, y:y + crop, x:x + crop].permute(1, 2, 0))
-        tiles.append((label, Image.fromarray(arr).resize((arr.shape[1] * zoom, arr.shape[0] * zoom),
-                                                         Image.NEAREST)))
+        arr = to_uint8(img[:, y : y + crop, x : x + crop].permute(1, 2, 0))
+        tiles.append(
+            (
+                label,
+                Image.fromarray(arr).resize(
+                    (arr.shape[1] * zoom, arr.shape[0] * zoom), Image.Resampling.NEAREST
+                ),
+            )
+        )
     w, h = tiles[0][1].size
     sheet = Image.new("RGB", (len(tiles) * (w + 6), h + 18), "white")
     draw = ImageDraw.Draw(sheet)

@@ -25,7 +25,7 @@ def psnr(sr: torch.Tensor, hr: torch.Tensor, *, shave: int = 0, y_channel: bool 
     """
     diff = sr.double() - hr.double()
     if y_channel:
-        diff = sum(c * diff[i] for i, c in enumerate(_Y))[None]
+        diff = (_Y[0] * diff[0] + _Y[1] * diff[1] + _Y[2] * diff[2])[None]
     if shave:
         diff = diff[..., shave:-shave, shave:-shave]
     mse = diff.pow(2).mean().item()
@@ -83,9 +83,9 @@ def psnr_b(restored: torch.Tensor, reference: torch.Tensor, *, block: int = 8) -
     dh = (x[:, :-1] - x[:, 1:]) ** 2  # pairs (j, j+1)
     dv = (x[:-1, :] - x[1:, :]) ** 2
     bh = torch.zeros(w - 1, dtype=torch.bool)
-    bh[block - 1::block] = True  # boundary between column j and j+1 when (j+1) % block == 0
+    bh[block - 1 :: block] = True  # boundary between column j and j+1 when (j+1) % block == 0
     bv = torch.zeros(h - 1, dtype=torch.bool)
-    bv[block - 1::block] = True
+    bv[block - 1 :: block] = True
     n_b = bh.sum() * h + bv.sum() * w
     n_bc = (~bh).sum() * h + (~bv).sum() * w
     d_b = (dh[:, bh].sum() + dv[bv, :].sum()) / n_b

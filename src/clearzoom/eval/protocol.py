@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from ..coords import size_hw
 from ..data.degrade import jpeg_compress, quantize
 from ..data.resize import imresize
 from ..imageio import read_pixels
@@ -27,8 +28,20 @@ from ..inference.engine import RenderOptions, render_color
 from ..models.model import Model
 from .metrics import psnr, to_y
 
-__all__ = ["ImageResult", "bicubic_up", "evaluate_image", "is_gray", "load_rgb", "luma", "make_lr",
-           "measured_channel", "psnr_div2k", "psnr_matlab", "psnr_protocol", "render_full"]
+__all__ = [
+    "ImageResult",
+    "bicubic_up",
+    "evaluate_image",
+    "is_gray",
+    "load_rgb",
+    "luma",
+    "make_lr",
+    "measured_channel",
+    "psnr_div2k",
+    "psnr_matlab",
+    "psnr_protocol",
+    "render_full",
+]
 
 
 def load_rgb(path: str | Path) -> torch.Tensor:
@@ -64,10 +77,12 @@ def psnr_matlab(sr: torch.Tensor, hr: torch.Tensor, scale: int, gray: bool = Fal
     """PSNR as the classic MATLAB evaluation scripts compute it (the "standard" bicubic values):
     ``rgb2ycbcr`` on 8-bit images, so Y is *rounded* to 8 bits, then PSNR on Y, shave = scale.
     Grey sources are measured on their 8-bit grey values."""
+
     def y8(img: torch.Tensor) -> torch.Tensor:
         if gray:
             return (luma(img) * 255).round()
         return (to_y(img) * 255).round()
+
     return psnr(y8(sr)[None] / 255, y8(hr)[None] / 255, shave=scale, y_channel=False)
 
 
@@ -76,7 +91,9 @@ def psnr_div2k(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
     return psnr(sr, hr, shave=scale + 6, y_channel=False)
 
 
-def make_lr(hr: torch.Tensor, scale: int, jpeg_quality: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def make_lr(
+    hr: torch.Tensor, scale: int, jpeg_quality: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(hr_cropped, lr)``: HR cropped to a multiple of ``scale``, LR by the protocol."""
     h, w = (hr.shape[1] // scale) * scale, (hr.shape[2] // scale) * scale
     hr = hr[:, :h, :w]
@@ -92,9 +109,14 @@ def bicubic_up(lr: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tensor:
     return imresize(lr.double(), size=out_hw).float()
 
 
-def render_full(model: Model, lr: torch.Tensor, out_hw: tuple[int, int],
-                options: RenderOptions = RenderOptions(), *,
-                jpeg_quality: int | None = None) -> torch.Tensor:
+def render_full(
+    model: Model,
+    lr: torch.Tensor,
+    out_hw: tuple[int, int],
+    options: RenderOptions = RenderOptions(),
+    *,
+    jpeg_quality: int | None = None,
+) -> torch.Tensor:
     """The whole ``out_hw`` render of ``lr`` as one ``(3, H, W)`` tensor (not clipped).
 
     ``jpeg_quality``: the quality ``lr`` was JPEG-compressed at, for JPEG-aware models (the
@@ -102,7 +124,7 @@ def render_full(model: Model, lr: torch.Tensor, out_hw: tuple[int, int],
     out = torch.empty(3, *out_hw)
     for tile, rgb in render_color(model, lr, out_hw, options=options, jpeg_quality=jpeg_quality):
         y0, x0, h, w = tile.out_window
-        out[:, y0:y0 + h, x0:x0 + w] = rgb
+        out[:, y0 : y0 + h, x0 : x0 + w] = rgb
     return out
 
 
@@ -113,11 +135,18 @@ class ImageResult:
     seconds: float
 
 
-def evaluate_image(model: Model, hr: torch.Tensor, scale: int, *, jpeg_quality: int | None = None,
-                   options: RenderOptions = RenderOptions(), gray: bool = False) -> ImageResult:
+def evaluate_image(
+    model: Model,
+    hr: torch.Tensor,
+    scale: int,
+    *,
+    jpeg_quality: int | None = None,
+    options: RenderOptions = RenderOptions(),
+    gray: bool = False,
+) -> ImageResult:
     """PSNR-Y of the model and of bicubic on one HR image, by the protocol."""
     hr, lr = make_lr(hr, scale, jpeg_quality)
-    hw = tuple(hr.shape[-2:])
+    hw = size_hw(hr)
     t = time.perf_counter()
     sr = quantize(render_full(model, lr, hw, options, jpeg_quality=jpeg_quality))
     secs = time.perf_counter() - t

@@ -24,21 +24,19 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ..atomic import write_atomic
-from ..config import bounded, build, read_yaml
+from ..coords import size_hw
 from ..data.degrade import quantize
-from ..errors import ClearZoomError, ConfigError
 from ..imageio import find_images, to_uint8
 from ..inference.engine import RenderOptions
-from ..precision import PRECISIONS, resolve_precision
+from ..precision import resolve_precision
+from .bench_config import BenchConfig, BenchError, parse_degradation
 from .metrics import psnr_b, ssim
 from .protocol import (
     bicubic_up,
@@ -52,106 +50,51 @@ from .protocol import (
     render_full,
 )
 
-__all__ = ["BenchConfig", "config_from_yaml", "parse_degradation", "psnr_cell", "published_beside",
-           "run_quality", "write_figures"]
+__all__ = [
+    "markdown_table",
+    "psnr_cell",
+    "published_beside",
+    "run_quality",
+    "write_figures",
+]
 
 log = logging.getLogger(__name__)
 
-CSV_FIELDS = ["dataset", "image", "degradation", "scale", "method", "psnr_y", "ssim", "psnr_b",
-              "seconds", "psnr_y_matlab", "psnr_rgb_div2k"]
-
-
-class BenchError(ClearZoomError, ValueError):
-    """A benchmark definition that cannot run (bad path, method or degradation)."""
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    data: tuple[Path, ...]
-    scales: tuple[int, ...] = (2, 3, 4)
-    degradations: tuple[str, ...] = ("clean",)
-    methods: tuple[str, ...] = ("bicubic",)
-    out_dir: Path = Path("bench-results")
-    precision: str = "fp32"
-    extra: dict = field(default_factory=dict)
-    #: where relative model-file methods are found (the YAML's folder); their names stay as written
-    base: Path = Path(".")
-
-
-@dataclass(frozen=True)
-class _BenchFile:
-    """The keys of a benchmark definition (YAML), as :func:`clearzoom.config.build` checks them."""
-
-    data: tuple[str, ...] = ()
-    scales: tuple[int, ...] = (2, 3, 4)
-    degrade: tuple[str, ...] = ("clean",)
-    methods: tuple[str, ...] = ("bicubic",)
-    out: str = "bench-results"
-    precision: str = bounded("fp32", choices=PRECISIONS)
-
-
-def _as_list(v: Any) -> Any:
-    """A comma-separated string as a list (``scales: 2,3,4`` as numbers); anything else as is."""
-    if not isinstance(v, str):
-        return v
-    items = [x.strip() for x in v.split(",")]
-    return [int(x) if x.isdigit() else x for x in items]
-
-
-def config_from_yaml(path: str | Path) -> BenchConfig:
-    """A benchmark definition from YAML; relative paths are relative to the YAML file. Keys::
-
-        data: [../shared/data/bench/Set5, ../shared/data/bench/Set14]
-        scales: [2, 3, 4]
-        degrade: [clean, jpeg:10, jpeg:30]
-        methods: [bicubic, lanczos, clearzoom:clearzoom-jpeg]
-        out: bench-results
-        precision: fp32
-    """
-    path = Path(path)
-    try:
-        doc = read_yaml(path)
-        if not doc.get("data"):
-            raise ConfigError("a benchmark definition is a mapping with at least 'data'")
-        spec = build(_BenchFile, {k: _as_list(v) if k != "out" else v for k, v in doc.items()})
-    except ConfigError as exc:
-        raise BenchError(f"{path}: {str(exc).removeprefix(f'{path}: ')}") from None
-    base = path.parent
-
-    def resolve(p: str) -> Path:
-        return Path(p) if Path(p).is_absolute() else base / p
-
-    return BenchConfig(data=tuple(resolve(d) for d in spec.data), scales=spec.scales,
-                       degradations=spec.degrade, methods=spec.methods, out_dir=resolve(spec.out),
-                       precision=spec.precision, base=base)
+CSV_FIELDS = [
+    "dataset",
+    "image",
+    "degradation",
+    "scale",
+    "method",
+    "psnr_y",
+    "ssim",
+    "psnr_b",
+    "seconds",
+    "psnr_y_matlab",
+    "psnr_rgb_div2k",
+]
 
 
 def published_beside(summary: list[dict]) -> str:
     """Markdown: our rows next to the published numbers for the same dataset/degradation/scale."""
     from .published import PUBLISHED
 
-    lines = ["| dataset | degradation | scale | method | PSNR-Y | protocol | source |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset | degradation | scale | method | PSNR-Y | protocol | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
     keys = {(r["dataset"], r["degradation"], r["scale"]) for r in summary}
     for ds, deg, scale in sorted(keys):
         for r in summary:
             if (r["dataset"], r["degradation"], r["scale"]) == (ds, deg, scale):
-                lines.append(f"| {ds} | {deg} | x{scale} | {r['method']} | {r['psnr_y']:.2f} | "
-                             "PSNR-Y, LIIF rules (this run) | clearzoom bench |")
+                lines.append(
+                    f"| {ds} | {deg} | x{scale} | {r['method']} | {r['psnr_y']:.2f} | "
+                    "PSNR-Y, LIIF rules (this run) | clearzoom bench |"
+                )
         for (pds, pdeg, pscale, method), (v, protocol, source) in PUBLISHED.items():
             if (pds, pdeg, pscale) == (ds, deg, scale):
                 lines.append(f"| {ds} | {deg} | x{scale} | {method} | {v:.2f} | {protocol} | {source} |")
     return "\n".join(lines) + "\n"
-
-
-def parse_degradation(text: str) -> int | None:
-    """``clean`` -> None, ``jpeg:Q`` -> Q (1..100)."""
-    if text == "clean":
-        return None
-    kind, _, q = text.partition(":")
-    if kind == "jpeg" and q.isdigit() and 1 <= int(q) <= 100:
-        return int(q)
-    raise BenchError(f"unknown degradation {text!r} (use clean or jpeg:<1..100>)")
 
 
 def _parse_method(name: str, base: Path = Path(".")) -> tuple[str, bool]:
@@ -159,7 +102,7 @@ def _parse_method(name: str, base: Path = Path(".")) -> tuple[str, bool]:
     model name or file that ``load_model`` takes (a bare path is relative to ``base``)."""
     tta = name.endswith("+tta")
     if tta:
-        name = name[:-len("+tta")]
+        name = name[: -len("+tta")]
         if name in ("bicubic", "lanczos"):
             raise BenchError(f"{name}+tta: self-ensemble is for models, not {name}")
     if name in ("bicubic", "lanczos"):
@@ -172,8 +115,9 @@ def _parse_method(name: str, base: Path = Path(".")) -> tuple[str, bool]:
     return source, tta
 
 
-def _method(name: str, precision: str, base: Path = Path(".")
-            ) -> Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor]:
+def _method(
+    name: str, precision: str, base: Path = Path(".")
+) -> Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor]:
     """``fn(lr, hw, jpeg_quality)``: the method's ``hw`` output from ``lr``; ``jpeg_quality`` (or
     None when clean) is what a JPEG-aware model would read from the file. A model's name may end
     in ``+tta`` (self-ensemble: the mean of 8 flipped/transposed renders)."""
@@ -181,10 +125,12 @@ def _method(name: str, precision: str, base: Path = Path(".")
     if source == "bicubic":
         return lambda lr, hw, q: bicubic_up(lr, hw)
     if source == "lanczos":
+
         def lanczos(lr: torch.Tensor, hw: tuple[int, int], q: int | None) -> torch.Tensor:
             arr = to_uint8(lr.permute(1, 2, 0))
-            out = Image.fromarray(arr).resize((hw[1], hw[0]), Image.LANCZOS)
+            out = Image.fromarray(arr).resize((hw[1], hw[0]), Image.Resampling.LANCZOS)
             return torch.from_numpy(np.asarray(out).copy()).permute(2, 0, 1).float() / 255
+
         return lanczos
     from ..checkpoints.loading import load_model
 
@@ -247,25 +193,66 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
-def psnr_cell(rows: list[dict], method: str, dataset: str, degradation: str, scale: int,
-              key: str = "psnr_y") -> float | None:
+def psnr_cell(
+    rows: list[dict], method: str, dataset: str, degradation: str, scale: int, key: str = "psnr_y"
+) -> float | None:
     """One number of a bench's summary rows (``results.json``), or None if it was not measured.
 
     ``method`` is matched exactly (``"bicubic"``, ``"clearzoom:clearzoom-jpeg"``, a model path).
     """
-    return next((r[key] for r in rows if (r["method"], r["dataset"], r["degradation"], int(r["scale"]))
-                 == (method, dataset, degradation, scale) and key in r), None)
+    return next(
+        (
+            r[key]
+            for r in rows
+            if (r["method"], r["dataset"], r["degradation"], int(r["scale"]))
+            == (method, dataset, degradation, scale)
+            and key in r
+        ),
+        None,
+    )
 
 
 def markdown_table(summary: list[dict]) -> str:
-    lines = ["| dataset | degradation | scale | method | PSNR-Y | SSIM | PSNR-B | PSNR-Y (MATLAB) "
-             "| PSNR-RGB (DIV2K rule) | s/image |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset | degradation | scale | method | PSNR-Y | SSIM | PSNR-B | PSNR-Y (MATLAB) "
+        "| PSNR-RGB (DIV2K rule) | s/image |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     fmt = lambda r, k: f"{r[k]:.2f}" if k in r else "-"  # noqa: E731
     for r in summary:
-        lines.append(f"| {r['dataset']} | {r['degradation']} | x{r['scale']} | {r['method']} | "
-                     f"{r['psnr_y']:.2f} | {r['ssim']:.4f} | {r['psnr_b']:.2f} | "
-                     f"{fmt(r, 'psnr_y_matlab')} | {fmt(r, 'psnr_rgb_div2k')} | {r['seconds']:.2f} |")
+        lines.append(
+            f"| {r['dataset']} | {r['degradation']} | x{r['scale']} | {r['method']} | "
+            f"{r['psnr_y']:.2f} | {r['ssim']:.4f} | {r['psnr_b']:.2f} | "
+            f"{fmt(r, 'psnr_y_matlab')} | {fmt(r, 'psnr_rgb_div2k')} | {r['seconds']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _resume(cfg: BenchConfig, csv_path: Path) -> list[dict]:
+    """The rows already measured in ``csv_path``, less those of methods whose weights or precision
+    changed since (``methods.json`` records what each method's rows came from)."""
+    prints = {m: _fingerprint(m, cfg.precision, cfg.base) for m in cfg.methods}
+    prints_path = cfg.out_dir / "methods.json"
+    rows: list[dict] = []
+    if csv_path.exists():
+        with open(csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    # a folder from before methods.json: the config's methods are trusted as they are; others are
+    # recorded as unknown, so they are measured again if a config names them later
+    measured = (
+        json.loads(prints_path.read_text())
+        if prints_path.exists()
+        else {r["method"]: prints.get(r["method"], "unknown") for r in rows}
+    )
+    stale = {m for m in cfg.methods if m in measured and measured[m] != prints[m]}
+    if stale:
+        log.info("measuring again (weights or precision changed): %s", ", ".join(sorted(stale)))
+        rows = [r for r in rows if r["method"] not in stale]
+        # written before methods.json, so an interrupted run never pairs old rows with new weights
+        write_atomic(csv_path, _csv_text(rows))
+    measured.update(prints)
+    write_atomic(prints_path, json.dumps(measured, indent=1, sort_keys=True) + "\n")
+    return rows
 
 
 def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = None) -> list[dict]:
@@ -277,28 +264,17 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
         if int(s) != s or s < 1:
             raise BenchError(f"benchmark scales must be whole numbers >= 1, got {s}")
     methods = {m: _method(m, cfg.precision, cfg.base) for m in cfg.methods}
-    prints = {m: _fingerprint(m, cfg.precision, cfg.base) for m in cfg.methods}
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, prints_path = cfg.out_dir / "per_image.csv", cfg.out_dir / "methods.json"
-    rows: list[dict] = []
-    if csv_path.exists():
-        with open(csv_path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    # a folder from before methods.json: the config's methods are trusted as they are; others are
-    # recorded as unknown, so they are measured again if a config names them later
-    measured = json.loads(prints_path.read_text()) if prints_path.exists() else {
-        r["method"]: prints.get(r["method"], "unknown") for r in rows}
-    stale = {m for m in cfg.methods if m in measured and measured[m] != prints[m]}
-    if stale:
-        log.info("measuring again (weights or precision changed): %s", ", ".join(sorted(stale)))
-        rows = [r for r in rows if r["method"] not in stale]
-        # written before methods.json, so an interrupted run never pairs old rows with new weights
-        write_atomic(csv_path, _csv_text(rows))
-    measured.update(prints)
-    write_atomic(prints_path, json.dumps(measured, indent=1, sort_keys=True) + "\n")
+    csv_path = cfg.out_dir / "per_image.csv"
+    rows = _resume(cfg, csv_path)
     done = {_cell(r) for r in rows}
-    cells = [(ds, deg, s, m) for ds in datasets for deg in cfg.degradations for s in cfg.scales
-             for m in cfg.methods]
+    cells = [
+        (ds, deg, s, m)
+        for ds in datasets
+        for deg in cfg.degradations
+        for s in cfg.scales
+        for m in cfg.methods
+    ]
     total = sum(len(datasets[c[0]]) for c in cells)
     finished = sum(len(datasets[c[0]]) for c in cells if (c[0], c[1], str(c[2]), c[3]) in done)
     for ds, deg, scale, m in cells:
@@ -315,16 +291,24 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
                 continue
             hr, lr = make_lr(hr, scale, quality)
             t = time.perf_counter()
-            sr = quantize(methods[m](lr, tuple(hr.shape[-2:]), quality))
+            sr = quantize(methods[m](lr, size_hw(hr), quality))
             secs = time.perf_counter() - t
             y_sr, y_hr = measured_channel(sr, gray), measured_channel(hr, gray)
-            cell_rows.append({
-                "dataset": ds, "image": path.name, "degradation": deg, "scale": scale, "method": m,
-                "psnr_y": round(psnr_protocol(sr, hr, scale, gray), 4),
-                "ssim": round(ssim(y_sr, y_hr, shave=scale), 5),
-                "psnr_b": round(psnr_b(y_sr, y_hr), 4), "seconds": round(secs, 4),
-                "psnr_y_matlab": round(psnr_matlab(sr, hr, scale, gray), 4),
-                "psnr_rgb_div2k": round(psnr_div2k(sr, hr, scale), 4)})
+            cell_rows.append(
+                {
+                    "dataset": ds,
+                    "image": path.name,
+                    "degradation": deg,
+                    "scale": scale,
+                    "method": m,
+                    "psnr_y": round(psnr_protocol(sr, hr, scale, gray), 4),
+                    "ssim": round(ssim(y_sr, y_hr, shave=scale), 5),
+                    "psnr_b": round(psnr_b(y_sr, y_hr), 4),
+                    "seconds": round(secs, 4),
+                    "psnr_y_matlab": round(psnr_matlab(sr, hr, scale, gray), 4),
+                    "psnr_rgb_div2k": round(psnr_div2k(sr, hr, scale), 4),
+                }
+            )
             finished += 1
             if progress:
                 progress(finished, total)
@@ -334,10 +318,11 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
     wanted = {(ds, deg, str(s), m) for ds, deg, s, m in cells}
     summary = summarise([r for r in rows if _cell(r) in wanted])
     write_atomic(cfg.out_dir / "results.json", json.dumps(summary, indent=1) + "\n")
-    write_atomic(cfg.out_dir / "summary.md", markdown_table(summary) + "\n## Beside the published"
-                  " numbers\n\n" + published_beside(summary))
+    write_atomic(
+        cfg.out_dir / "summary.md",
+        markdown_table(summary) + "\n## Beside the published numbers\n\n" + published_beside(summary),
+    )
     return summary
-
 
 
 def write_figures(cfg: BenchConfig, summary: list[dict]) -> list[Path]:
@@ -353,7 +338,7 @@ def write_figures(cfg: BenchConfig, summary: list[dict]) -> list[Path]:
             for scale in cfg.scales:
                 quality = parse_degradation(deg)
                 hr, lr = make_lr(load_rgb(first), scale, quality)
-                hw = tuple(hr.shape[-2:])
+                hw = size_hw(hr)
                 near = torch.nn.functional.interpolate(lr[None], size=hw, mode="nearest")[0]
                 panels = [("LR input", near)]
                 panels += [(m, quantize(fn(lr, hw, quality))) for m, fn in methods.items()]

@@ -37,9 +37,14 @@ def cpu_name() -> str:
 def machine_info() -> dict:
     from ..precision import cpu_has_fast_bf16
 
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "native_bf16": cpu_has_fast_bf16(), "python": platform.python_version()}
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": cpu_has_fast_bf16(),
+        "python": platform.python_version(),
+    }
 
 
 @dataclass(frozen=True)
@@ -82,9 +87,14 @@ def _measure(case: SpeedCase) -> dict:
         if i:
             times.append(time.perf_counter() - t)
     mp = window[2] * window[3] / 1e6
-    return {**asdict(case), "precision_used": opts.precision, "output": f"{out}x{out}",
-            "window_mp": round(mp, 3), "ms_per_mp": round(1000 * statistics.median(times) / mp, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {
+        **asdict(case),
+        "precision_used": opts.precision,
+        "output": f"{out}x{out}",
+        "window_mp": round(mp, 3),
+        "ms_per_mp": round(1000 * statistics.median(times) / mp, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def _child(case: SpeedCase, queue) -> None:  # pragma: no cover - runs in the child

@@ -3,5 +3,13 @@
 from .render import to_html, to_json, to_markdown, write_report
 from .report import REPORT_FORMAT, ExplainResult, explain, load_references
 
-__all__ = ["REPORT_FORMAT", "ExplainResult", "explain", "load_references", "to_html", "to_json",
-           "to_markdown", "write_report"]
+__all__ = [
+    "REPORT_FORMAT",
+    "ExplainResult",
+    "explain",
+    "load_references",
+    "to_html",
+    "to_json",
+    "to_markdown",
+    "write_report",
+]

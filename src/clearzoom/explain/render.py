@@ -17,13 +17,14 @@ from .report import ExplainResult
 __all__ = ["to_html", "to_json", "to_markdown", "write_report"]
 
 
-
 def _run_notes(run: dict) -> str:
     """What a JPEG-aware model was told about its input, and whether the render was a
     self-ensemble ('' when neither)."""
     told, tta = run.get("jpeg_condition"), run.get("self_ensemble")
-    return ((f"JPEG condition told to the model: {told}. " if told else "")
-            + (f"Self-ensemble: {tta}; each stage ran 8 times per tile. " if tta else ""))
+    return (f"JPEG condition told to the model: {told}. " if told else "") + (
+        f"Self-ensemble: {tta}; each stage ran 8 times per tile. " if tta else ""
+    )
+
 
 def _png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
@@ -50,33 +51,60 @@ def _fmt_params(p) -> str:
 
 def _input_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     i = r["input"]
-    rows = [("format", i["format"]), ("size", f"{i['width']}×{i['height']}"),
-            ("mode / bit depth", f"{i['mode']} / {i['bit_depth']}-bit"),
-            ("alpha", "yes" if i["has_alpha"] else "no"),
-            ("ICC profile", "yes" if i["has_icc"] else "no"),
-            ("EXIF orientation", str(i["exif_orientation"] or "–"))]
+    rows = [
+        ("format", i["format"]),
+        ("size", f"{i['width']}×{i['height']}"),
+        ("mode / bit depth", f"{i['mode']} / {i['bit_depth']}-bit"),
+        ("alpha", "yes" if i["has_alpha"] else "no"),
+        ("ICC profile", "yes" if i["has_icc"] else "no"),
+        ("EXIF orientation", str(i["exif_orientation"] or "–")),
+    ]
     j = i["jpeg"]
     if j:
-        rows += [("JPEG quality (IJG equivalent)",
-                  f"≈ {j['quality']} (tables: {j['tables_match']}, error {j['table_error']})"),
-                 ("chroma subsampling", j["subsampling"]),
-                 ("progressive", "yes" if j["progressive"] else "no")]
+        rows += [
+            (
+                "JPEG quality (IJG equivalent)",
+                f"≈ {j['quality']} (tables: {j['tables_match']}, error {j['table_error']})",
+            ),
+            ("chroma subsampling", j["subsampling"]),
+            ("progressive", "yes" if j["progressive"] else "no"),
+        ]
     else:
         rows.append(("JPEG quality", "not a JPEG"))
-    rows += [("blockiness (8×8 grid; 1.0 = none)", str(i["blockiness"])),
-             ("noise σ (8-bit levels)", str(i["noise"]))]
+    rows += [
+        ("blockiness (8×8 grid; 1.0 = none)", str(i["blockiness"])),
+        ("noise σ (8-bit levels)", str(i["noise"])),
+    ]
     return rows
 
 
 def _stage_rows(r: dict[str, Any]) -> list[list[str]]:
     total = r["stage_seconds"] or 1.0
-    return [[s["name"], _fmt_shape(s["shape"]), _fmt_params(s["params"]), _fmt_macs(s["macs"]),
-             str(s["calls"]), f"{s['seconds']:.3f}", f"{100 * s['seconds'] / total:.1f}%",
-             s["detail"]] for s in r["stages"]]
+    return [
+        [
+            s["name"],
+            _fmt_shape(s["shape"]),
+            _fmt_params(s["params"]),
+            _fmt_macs(s["macs"]),
+            str(s["calls"]),
+            f"{s['seconds']:.3f}",
+            f"{100 * s['seconds'] / total:.1f}%",
+            s["detail"],
+        ]
+        for s in r["stages"]
+    ]
 
 
-STAGE_HEAD = ["stage", "shape (first call)", "parameters", "MACs", "calls", "seconds", "share",
-              "what it does"]
+STAGE_HEAD = [
+    "stage",
+    "shape (first call)",
+    "parameters",
+    "MACs",
+    "calls",
+    "seconds",
+    "share",
+    "what it does",
+]
 
 
 def to_json(result: ExplainResult) -> str:
@@ -91,48 +119,58 @@ def to_html(result: ExplainResult) -> str:
 
     def table(head: list[str], rows: list[list[str]]) -> str:
         th = "".join(f"<th>{e(h)}</th>" for h in head)
-        body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>"
-                       for row in rows)
+        body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
         return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
     figs = "".join(
         f'<figure><img alt="{e(k)}" src="data:image/png;base64,'
         f'{base64.b64encode(_png_bytes(img)).decode()}"><figcaption>{e(k)}</figcaption></figure>'
-        for k, img in result.images.items())
+        for k, img in result.images.items()
+    )
     refs = "".join(
         f'<li><a href="{e(ref["url"])}">{e(ref["title"])}</a>: {e(ref["role"])}'
-        + (f" <em>In clearzoom: {e(ref['used'])}.</em>" if ref["used"] else
-           " <em>Not yet implemented in clearzoom.</em>") + "</li>"
-        for ref in r["references"])
+        + (
+            f" <em>In clearzoom: {e(ref['used'])}.</em>"
+            if ref["used"]
+            else " <em>Not yet implemented in clearzoom.</em>"
+        )
+        + "</li>"
+        for ref in r["references"]
+    )
     run = r["run"]
-    css = ("body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}"
-           "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
-           "padding:.25em .5em;text-align:left;font-size:.9em}th{background:#f3f3f3}"
-           ".task{font-size:1.3em;background:#eef6ff;padding:.6em;border-radius:4px}"
-           "figure{display:inline-block;margin:.5em}figure img{image-rendering:pixelated;"
-           "max-width:22em;border:1px solid #aaa}figcaption{text-align:center}")
+    css = (
+        "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
+        "padding:.25em .5em;text-align:left;font-size:.9em}th{background:#f3f3f3}"
+        ".task{font-size:1.3em;background:#eef6ff;padding:.6em;border-radius:4px}"
+        "figure{display:inline-block;margin:.5em}figure img{image-rendering:pixelated;"
+        "max-width:22em;border:1px solid #aaa}figcaption{text-align:center}"
+    )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>clearzoom explain: {e(r['source'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>clearzoom explain: {e(r["source"])}</title>
 <style>{css}</style></head><body>
-<h1>How clearzoom restores <code>{e(r['source'])}</code></h1>
-<p class="task" id="task">{e(r['task'])}</p>
+<h1>How clearzoom restores <code>{e(r["source"])}</code></h1>
+<p class="task" id="task">{e(r["task"])}</p>
 <h2>1. Input</h2>
 {table(["property", "value"], [list(row) for row in _input_rows(r)])}
 <h2>2. Workflow: input → model → output</h2>
-<p>Model <b>{e(r['model']['name'])}</b> ({r['model']['parameters']:,} parameters): {e(r['model']['description'])}.
-Output {r['output']['width']}×{r['output']['height']}. Tiling: {e(str(run.get('tile_plan', '')))};
-precision {e(str(run.get('precision')))} on {e(str(run.get('device')))}, {run.get('chunk_queries')} queries per chunk.
-{e(_run_notes(run))}Total {r['total_seconds']:.3f} s, of which the stages below account for {r['stage_seconds']:.3f} s.</p>
+<p>Model <b>{e(r["model"]["name"])}</b> ({r["model"]["parameters"]:,} parameters):
+{e(r["model"]["description"])}.
+Output {r["output"]["width"]}×{r["output"]["height"]}. Tiling: {e(str(run.get("tile_plan", "")))};
+precision {e(str(run.get("precision")))} on {e(str(run.get("device")))},
+{run.get("chunk_queries")} queries per chunk.
+{e(_run_notes(run))}Total {r["total_seconds"]:.3f} s, of which the stages below account for
+{r["stage_seconds"]:.3f} s.</p>
 {table(STAGE_HEAD, _stage_rows(r))}
 <h2>3. Result: the most detailed region</h2>
-<p>Region of {r['result']['region']['size']}×{r['result']['region']['size']} input pixels at
-({r['result']['region']['x']}, {r['result']['region']['y']}), shown at the output's resolution.
+<p>Region of {r["result"]["region"]["size"]}×{r["result"]["region"]["size"]} input pixels at
+({r["result"]["region"]["x"]}, {r["result"]["region"]["y"]}), shown at the output's resolution.
 Blockiness on the input's 8×8 grid (1.0 = none; enlargements are shrunk back to the input's size
-to measure): input {blk['input']}, bicubic {blk['bicubic']}, clearzoom {blk['clearzoom']}.</p>
+to measure): input {blk["input"]}, bicubic {blk["bicubic"]}, clearzoom {blk["clearzoom"]}.</p>
 <div id="view">{figs}</div>
 <h2>4. The works this rests on</h2>
 <ol id="references">{refs}</ol>
-<p><small>clearzoom {e(r['clearzoom_version'])}, {e(r['created'])}.</small></p>
+<p><small>clearzoom {e(r["clearzoom_version"])}, {e(r["created"])}.</small></p>
 </body></html>
 """
 
@@ -150,22 +188,45 @@ def to_markdown(result: ExplainResult, path: Path) -> str:
         links.append(f"| ![{k}]({files.name}/{name}) ")
     blk = r["result"]["blockiness"]
     run = r["run"]
-    lines = [f"# How clearzoom restores `{r['source']}`", "", f"**Task:** {r['task']}", "",
-             "## 1. Input", "", "| property | value |", "|---|---|"]
+    lines = [
+        f"# How clearzoom restores `{r['source']}`",
+        "",
+        f"**Task:** {r['task']}",
+        "",
+        "## 1. Input",
+        "",
+        "| property | value |",
+        "|---|---|",
+    ]
     lines += [f"| {a} | {b} |" for a, b in _input_rows(r)]
-    lines += ["", "## 2. Workflow: input → model → output", "",
-              f"Model **{r['model']['name']}** ({r['model']['parameters']:,} parameters). "
-              f"Output {r['output']['width']}×{r['output']['height']}. Tiling: "
-              f"{run.get('tile_plan')}; precision {run.get('precision')} on {run.get('device')}. "
-              f"{_run_notes(run)}Total {r['total_seconds']:.3f} s; the stages account for {r['stage_seconds']:.3f} s.",
-              "", "| " + " | ".join(STAGE_HEAD) + " |", "|" + "---|" * len(STAGE_HEAD)]
+    lines += [
+        "",
+        "## 2. Workflow: input → model → output",
+        "",
+        f"Model **{r['model']['name']}** ({r['model']['parameters']:,} parameters). "
+        f"Output {r['output']['width']}×{r['output']['height']}. Tiling: "
+        f"{run.get('tile_plan')}; precision {run.get('precision')} on {run.get('device')}. "
+        f"{_run_notes(run)}Total {r['total_seconds']:.3f} s; "
+        f"the stages account for {r['stage_seconds']:.3f} s.",
+        "",
+        "| " + " | ".join(STAGE_HEAD) + " |",
+        "|" + "---|" * len(STAGE_HEAD),
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in _stage_rows(r)]
-    lines += ["", "## 3. Result: the most detailed region", "",
-              "| " + " | ".join(result.images) + " |", "|" + "---|" * len(result.images),
-              "".join(links) + "|", "",
-              f"Blockiness on the input's 8×8 grid (1.0 = none): input {blk['input']}, "
-              f"bicubic {blk['bicubic']}, clearzoom {blk['clearzoom']}.", "",
-              "## 4. The works this rests on", ""]
+    lines += [
+        "",
+        "## 3. Result: the most detailed region",
+        "",
+        "| " + " | ".join(result.images) + " |",
+        "|" + "---|" * len(result.images),
+        "".join(links) + "|",
+        "",
+        f"Blockiness on the input's 8×8 grid (1.0 = none): input {blk['input']}, "
+        f"bicubic {blk['bicubic']}, clearzoom {blk['clearzoom']}.",
+        "",
+        "## 4. The works this rests on",
+        "",
+    ]
     for n, ref in enumerate(r["references"], 1):
         where = f" *In clearzoom: {ref['used']}.*" if ref["used"] else " *Not yet implemented in clearzoom.*"
         lines.append(f"{n}. [{ref['title']}]({ref['url']}): {ref['role']}{where}")

@@ -74,11 +74,20 @@ def _r(x: float | None, nd: int = 3) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None = None,
-            size: tuple[int, int] | None = None, model=None, device: str = "auto",
-            precision: str = "auto", threads: int | None = None,
-            save_output: str | os.PathLike | None = None, overwrite: bool = False,
-            jpeg_quality: int = 95, tta: bool = False) -> ExplainResult:
+def explain(
+    src: str | os.PathLike,
+    *,
+    scale: float | tuple[float, float] | None = None,
+    size: tuple[int, int] | None = None,
+    model=None,
+    device: str = "auto",
+    precision: str = "auto",
+    threads: int | None = None,
+    save_output: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    jpeg_quality: int = 95,
+    tta: bool = False,
+) -> ExplainResult:
     """Analyse ``src``, upscale it with a stage trace, and build the workflow report.
 
     Args:
@@ -105,26 +114,38 @@ def explain(src: str | os.PathLike, *, scale: float | tuple[float, float] | None
         image, meta = imageio.read_image(src)
         st.set_shape(np.asarray(image).shape)
     with trace.stage("load model") as st:
-        loaded = load_model(model, device=trace.device)
+        loaded = load_model(model, device=resolve_device(device))
         st.params = loaded.num_parameters
         st.detail = f"{loaded.name}: {loaded.description}"
-    out = upscale(image, scale=scale, size=size, model=loaded, device=device, precision=precision,
-                  threads=threads, trace=trace, tta=tta, input_quality=meta.jpeg_quality)
+    out = upscale(
+        image,
+        scale=scale,
+        size=size,
+        model=loaded,
+        device=device,
+        precision=precision,
+        threads=threads,
+        trace=trace,
+        tta=tta,
+        input_quality=meta.jpeg_quality,
+    )
     if save_output is not None:
-        with trace.stage("encode", detail=f"write {save_output.suffix.lstrip('.').upper()} "
-                                          "atomically, ICC and EXIF kept") as st:
+        with trace.stage(
+            "encode", detail=f"write {save_output.suffix.lstrip('.').upper()} atomically, ICC and EXIF kept"
+        ) as st:
             st.set_shape(np.asarray(out).shape)
-            imageio.write_image(out, save_output, meta=meta, jpeg_quality=jpeg_quality,
-                                overwrite=overwrite)
+            imageio.write_image(out, save_output, meta=meta, jpeg_quality=jpeg_quality, overwrite=overwrite)
     total = time.perf_counter() - t_start
     view, result = _result_view(analysis, _rgb8(image), _rgb8(out), trace.facts["output_hw"])
-    report = _report(src, analysis, trace, loaded, total, result,
-                     save_output.name if save_output is not None else None)
+    report = _report(
+        src, analysis, trace, loaded, total, result, save_output.name if save_output is not None else None
+    )
     return ExplainResult(report, view, out)
 
 
-def _result_view(analysis: ImageAnalysis, in_rgb: Image.Image, out_rgb: Image.Image,
-                 out_hw: tuple[int, int]) -> tuple[dict[str, Image.Image], dict[str, Any]]:
+def _result_view(
+    analysis: ImageAnalysis, in_rgb: Image.Image, out_rgb: Image.Image, out_hw: tuple[int, int]
+) -> tuple[dict[str, Image.Image], dict[str, Any]]:
     """The result view (the most detailed region of the input, at the output's resolution: the
     input, bicubic, clearzoom) and the report's ``result`` section (the region, blockiness)."""
     out_h, out_w = out_hw
@@ -136,19 +157,31 @@ def _result_view(analysis: ImageAnalysis, in_rgb: Image.Image, out_rgb: Image.Im
     box = (round(rx * sx), round(ry * sy), round((rx + side) * sx), round((ry + side) * sy))
     view = {
         "input (nearest)": in_rgb.crop((rx, ry, rx + side, ry + side)).resize(
-            (box[2] - box[0], box[3] - box[1]), Image.Resampling.NEAREST),
+            (box[2] - box[0], box[3] - box[1]), Image.Resampling.NEAREST
+        ),
         "bicubic": bicubic.crop(box),
         "clearzoom": out_rgb.crop(box),
     }
-    result = {"region": {"x": rx, "y": ry, "size": side},
-              "blockiness": {"input": analysis.blockiness,
-                             "bicubic": _block_at_input_scale(bicubic, in_rgb.size),
-                             "clearzoom": _block_at_input_scale(out_rgb, in_rgb.size)}}
+    result = {
+        "region": {"x": rx, "y": ry, "size": side},
+        "blockiness": {
+            "input": analysis.blockiness,
+            "bicubic": _block_at_input_scale(bicubic, in_rgb.size),
+            "clearzoom": _block_at_input_scale(out_rgb, in_rgb.size),
+        },
+    }
     return view, result
 
 
-def _report(src: Path, analysis: ImageAnalysis, trace: Trace, loaded: Model, total: float,
-            result: dict[str, Any], output_file: str | None) -> dict[str, Any]:
+def _report(
+    src: Path,
+    analysis: ImageAnalysis,
+    trace: Trace,
+    loaded: Model,
+    total: float,
+    result: dict[str, Any],
+    output_file: str | None,
+) -> dict[str, Any]:
     """The JSON-able report (its schema: ``report.schema.json``)."""
     out_h, out_w = trace.facts["output_hw"]
     sx, sy = out_w / analysis.width, out_h / analysis.height
@@ -166,16 +199,22 @@ def _report(src: Path, analysis: ImageAnalysis, trace: Trace, loaded: Model, tot
         "source": src.name,
         "input": analysis.to_dict(),
         "task": describe_task(analysis, (out_w, out_h)),
-        "output": {"width": out_w, "height": out_h, "scale": [round(sx, 4), round(sy, 4)],
-                   "file": output_file},
-        "model": {"name": loaded.name, "description": loaded.description,
-                  "parameters": loaded.num_parameters, "spec": loaded.spec},
+        "output": {
+            "width": out_w,
+            "height": out_h,
+            "scale": [round(sx, 4), round(sy, 4)],
+            "file": output_file,
+        },
+        "model": {
+            "name": loaded.name,
+            "description": loaded.description,
+            "parameters": loaded.num_parameters,
+            "spec": loaded.spec,
+        },
         "run": run,
         "stages": stages,
         "total_seconds": round(total, 4),
         "stage_seconds": round(trace.total_seconds, 4),
         "result": result,
-        "references": [{k: r[k] for k in ("title", "url", "role", "used")}
-                       for r in load_references()],
+        "references": [{k: r[k] for k in ("title", "url", "role", "used")} for r in load_references()],
     }
-

@@ -29,6 +29,17 @@ from ._meta import ImageMeta
 from ._read import image_dpi, read_image, read_pixels
 from ._write import encode_image, write_image
 
-__all__ = ["FORMATS", "IMAGE_EXTENSIONS", "ImageMeta", "encode_image", "find_images",
-           "image_dpi", "output_format", "plan_outputs", "read_image", "read_pixels", "to_uint8",
-           "write_image"]
+__all__ = [
+    "FORMATS",
+    "IMAGE_EXTENSIONS",
+    "ImageMeta",
+    "encode_image",
+    "find_images",
+    "image_dpi",
+    "output_format",
+    "plan_outputs",
+    "read_image",
+    "read_pixels",
+    "to_uint8",
+    "write_image",
+]

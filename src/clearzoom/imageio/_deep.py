@@ -13,13 +13,19 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
-__all__ = ["TIFF_TEXT_TAGS", "is_png16_color", "png16_bytes", "read_png16", "read_tiff16",
-           "tiff16_bytes"]
+__all__ = ["TIFF_TEXT_TAGS", "is_png16_color", "png16_bytes", "read_png16", "read_tiff16", "tiff16_bytes"]
 
 #: the descriptive tags that TIFF and EXIF's IFD0 share: carried from TIFF inputs and into 16-bit
 #: TIFF outputs (which tifffile writes)
-TIFF_TEXT_TAGS = {270: "ImageDescription", 271: "Make", 272: "Model", 305: "Software",
-                  306: "DateTime", 315: "Artist", 33432: "Copyright"}
+TIFF_TEXT_TAGS = {
+    270: "ImageDescription",
+    271: "Make",
+    272: "Model",
+    305: "Software",
+    306: "DateTime",
+    315: "Artist",
+    33432: "Copyright",
+}
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -46,9 +52,13 @@ def read_tiff16(source: BinaryIO) -> np.ndarray | None:
 
     with tifffile.TiffFile(source) as tif:
         page = tif.pages[0]
-        if (page.dtype != np.uint16 or page.samplesperpixel not in (2, 3, 4)
-                or page.photometric not in (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.MINISBLACK)
-                or page.photometric == tifffile.PHOTOMETRIC.RGB and page.samplesperpixel < 3):
+        if (
+            page.dtype != np.uint16
+            or page.samplesperpixel not in (2, 3, 4)
+            or page.photometric not in (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.MINISBLACK)
+            or page.photometric == tifffile.PHOTOMETRIC.RGB
+            and page.samplesperpixel < 3
+        ):
             return None
         arr, axes, extra = page.asarray(), page.axes, tuple(page.extrasamples or ())
     if axes.startswith("S"):  # planar configuration "separate"
@@ -61,8 +71,9 @@ def read_tiff16(source: BinaryIO) -> np.ndarray | None:
     return arr
 
 
-def tiff16_bytes(arr: np.ndarray, icc: bytes | None, exif: bytes | None,
-                 dpi: tuple[float, float] | None = None) -> bytes:
+def tiff16_bytes(
+    arr: np.ndarray, icc: bytes | None, exif: bytes | None, dpi: tuple[float, float] | None = None
+) -> bytes:
     """A uint16 ``(h, w, c)`` array as a deflate-compressed 16-bit TIFF."""
     import tifffile
 
@@ -75,10 +86,14 @@ def tiff16_bytes(arr: np.ndarray, icc: bytes | None, exif: bytes | None,
     software = text.pop(305, "")
     date = text.pop(306, "")
     kw: dict[str, Any] = {
-        "photometric": "rgb" if c >= 3 else "minisblack", "compression": "zlib", "predictor": True,
-        "metadata": None, "description": text.pop(270, None),
+        "photometric": "rgb" if c >= 3 else "minisblack",
+        "compression": "zlib",
+        "predictor": True,
+        "metadata": None,
+        "description": text.pop(270, None),
         "software": software if software.isascii() and software else False,
-        "extratags": [(k, "s", 0, v.encode("utf-8"), True) for k, v in text.items()]}
+        "extratags": [(k, "s", 0, v.encode("utf-8"), True) for k, v in text.items()],
+    }
     if len(date) == 19 and date[16] == ":":
         kw["datetime"] = date
     if c in (2, 4):
@@ -96,8 +111,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png16_bytes(arr: np.ndarray, icc: bytes | None, exif: bytes | None,
-                dpi: tuple[float, float] | None = None) -> bytes:
+def png16_bytes(
+    arr: np.ndarray, icc: bytes | None, exif: bytes | None, dpi: tuple[float, float] | None = None
+) -> bytes:
     """A uint16 ``(h, w, c)`` array as a 16-bit PNG, with iCCP, eXIf and pHYs chunks as given."""
     import png  # pypng
 

@@ -11,8 +11,15 @@ from ..errors import InvalidInputError
 __all__ = ["FORMATS", "IMAGE_EXTENSIONS", "find_images", "output_format", "plan_outputs"]
 
 #: file extension (lower case, with the dot) -> Pillow format name, for the formats clearzoom writes
-FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF",
-           ".tiff": "TIFF", ".bmp": "BMP"}
+FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+}
 #: the image file extensions clearzoom reads and writes (lower case, with the dot)
 IMAGE_EXTENSIONS = frozenset(FORMATS)
 
@@ -22,7 +29,8 @@ def output_format(path: str | os.PathLike) -> str:
     ext = Path(path).suffix.lower()
     if ext not in FORMATS:
         raise InvalidInputError(
-            f"{path}: unknown output extension {ext!r} (use {', '.join(sorted(FORMATS))})")
+            f"{path}: unknown output extension {ext!r} (use {', '.join(sorted(FORMATS))})"
+        )
     return FORMATS[ext]
 
 
@@ -30,13 +38,18 @@ def find_images(folder: str | os.PathLike) -> list[Path]:
     """The image files (by :data:`IMAGE_EXTENSIONS`, any case) under ``folder``, recursively,
     sorted; hidden files and folders (names starting with ".") are left out."""
     root = Path(folder)
-    return sorted(p for p in root.rglob("*")
-                  if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in IMAGE_EXTENSIONS
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
 
 
-def plan_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str = "png",
-                 suffix: str = "") -> list[tuple[Path, Path]]:
+def plan_outputs(
+    inputs: Sequence[Path], out_dir: Path, fmt: str = "png", suffix: str = ""
+) -> list[tuple[Path, Path]]:
     """``(input, output)`` pairs of a batch written into ``out_dir``.
 
     A file becomes ``out_dir/<stem><suffix>.<fmt>``; a folder's images (searched recursively,
@@ -47,9 +60,13 @@ def plan_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str = "png",
     Raises:
         InvalidInputError: a folder without images, or two inputs that would write one output.
     """
+
     def name(f: Path) -> str:
-        ext = f".{fmt}" if fmt != "same" else (
-            f.suffix.lower() if f.suffix.lower() in IMAGE_EXTENSIONS else ".png")
+        ext = (
+            f".{fmt}"
+            if fmt != "same"
+            else (f.suffix.lower() if f.suffix.lower() in IMAGE_EXTENSIONS else ".png")
+        )
         return f"{f.stem}{suffix}{ext}"
 
     out = out_dir.resolve()
@@ -61,7 +78,8 @@ def plan_outputs(inputs: Sequence[Path], out_dir: Path, fmt: str = "png",
         found = [f for f in find_images(src) if out not in f.resolve().parents]
         if not found:
             raise InvalidInputError(
-                f"{src}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in this folder")
+                f"{src}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in this folder"
+            )
         jobs += [(f, out_dir / f.relative_to(src).parent / name(f)) for f in found]
     seen: dict[Path, Path] = {}
     for src, dst in jobs:

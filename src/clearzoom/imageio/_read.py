@@ -21,8 +21,11 @@ _log = logging.getLogger(__name__)
 _TRANSPOSING = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
-def read_image(source: str | os.PathLike | bytes, *, max_pixels: int | None = None,
-               ) -> tuple[Image.Image | np.ndarray, ImageMeta]:
+def read_image(
+    source: str | os.PathLike | bytes,
+    *,
+    max_pixels: int | None = None,
+) -> tuple[Image.Image | np.ndarray, ImageMeta]:
     """Read an image file or the bytes of one, orientation applied; returns (image, metadata).
 
     The image is a PIL image, or a uint16 ``(h, w, c)`` numpy array for 16-bit colour PNGs and TIFFs
@@ -59,7 +62,8 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> tuple[Image.Image
         if max_pixels is not None and im.width * im.height > max_pixels:
             raise InvalidInputError(
                 f"{name}: the image is {im.width}x{im.height} ({im.width * im.height / 1e6:.1f} MP); "
-                f"the limit is {max_pixels / 1e6:.1f} MP")
+                f"the limit is {max_pixels / 1e6:.1f} MP"
+            )
         # read before loading: Pillow applies a TIFF's orientation while loading, drops the tag
         orientation = im.getexif().get(0x0112, 1)
         im.load()
@@ -70,9 +74,13 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> tuple[Image.Image
         if len(exif):
             exif.pop(0x0112, None)  # orientation has been applied
             exif_bytes = exif.tobytes()
-        meta = ImageMeta(format=fmt, icc_profile=im.info.get("icc_profile"), exif=exif_bytes,
-                         jpeg_quality=jpeg_quality(im),
-                         dpi=image_dpi(im, transposed=orientation in _TRANSPOSING))
+        meta = ImageMeta(
+            format=fmt,
+            icc_profile=im.info.get("icc_profile"),
+            exif=exif_bytes,
+            jpeg_quality=jpeg_quality(im),
+            dpi=image_dpi(im, transposed=orientation in _TRANSPOSING),
+        )
         if oriented.width == 0 or oriented.height == 0:
             raise InvalidInputError(f"{name}: the image is empty (0 pixels)")
         frames = getattr(im, "n_frames", 1)
@@ -93,8 +101,11 @@ def _tiff_text(im: Image.Image) -> Image.Exif:
     exif = Image.Exif()
     for key in TIFF_TEXT_TAGS:
         value = getattr(im, "tag_v2", {}).get(key)
-        if isinstance(value, str) and value.strip("\0") and not (
-                key == 270 and value.startswith('{"shape":')):
+        if (
+            isinstance(value, str)
+            and value.strip("\0")
+            and not (key == 270 and value.startswith('{"shape":'))
+        ):
             exif[key] = value.strip("\0")
     return exif
 
@@ -112,9 +123,15 @@ def image_dpi(im: Image.Image, *, transposed: bool) -> tuple[float, float] | Non
 
 def _orient_array(arr: np.ndarray, o: int) -> np.ndarray:
     """Apply EXIF orientation ``o`` to a numpy array (for pixels Pillow cannot hold)."""
-    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-           5: lambda a: a.transpose(1, 0, 2), 6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
-           7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1], 8: lambda a: a.transpose(1, 0, 2)[::-1]}
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
+        7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
+        8: lambda a: a.transpose(1, 0, 2)[::-1],
+    }
     return np.ascontiguousarray(ops[o](arr)) if o in ops else arr
 
 

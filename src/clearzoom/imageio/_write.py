@@ -24,9 +24,14 @@ _log = logging.getLogger(__name__)
 _NO_META = ImageMeta()
 
 
-def write_image(image: Image.Image | np.ndarray, path: str | os.PathLike, *,
-                meta: ImageMeta | None = None, jpeg_quality: int = 95,
-                overwrite: bool = False) -> Path:
+def write_image(
+    image: Image.Image | np.ndarray,
+    path: str | os.PathLike,
+    *,
+    meta: ImageMeta | None = None,
+    jpeg_quality: int = 95,
+    overwrite: bool = False,
+) -> Path:
     """Write ``image`` to ``path`` atomically, the format from its extension, keeping ``meta``'s
     ICC profile, EXIF and dpi where the format allows.
 
@@ -49,8 +54,9 @@ def write_image(image: Image.Image | np.ndarray, path: str | os.PathLike, *,
     return path
 
 
-def encode_image(image: Image.Image | np.ndarray, fmt: str, *, meta: ImageMeta | None = None,
-                 jpeg_quality: int = 95) -> bytes:
+def encode_image(
+    image: Image.Image | np.ndarray, fmt: str, *, meta: ImageMeta | None = None, jpeg_quality: int = 95
+) -> bytes:
     """The bytes of ``image`` in Pillow format ``fmt`` (PNG, JPEG, WEBP, TIFF, BMP), ``meta``'s
     ICC profile, EXIF and dpi kept where the format allows. A uint16 ``(h, w, c)`` array becomes
     a 16-bit PNG or TIFF."""
@@ -108,7 +114,9 @@ def _cmyk_to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, byte
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             if src.profile.xcolor_space.strip() == "CMYK":
                 srgb = ImageCms.createProfile("sRGB")
-                return ImageCms.profileToProfile(im, src, srgb, outputMode="RGB"), None
+                converted = ImageCms.profileToProfile(im, src, srgb, outputMode="RGB")
+                if converted is not None:  # None only when converting in place
+                    return converted, None
         except (ImageCms.PyCMSError, OSError, ValueError) as exc:
             _log.warning("the CMYK ICC profile could not be applied (%s); converting plainly", exc)
     return im.convert("RGB"), None

@@ -62,17 +62,27 @@ def bleed_transparent(color: torch.Tensor, alpha: torch.Tensor, iterations: int 
     return torch.where(visible.bool(), color, filled)
 
 
-def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = None,
-            size: tuple[int, int] | None = None, width: int | None = None,
-            height: int | None = None, region: tuple[int, int, int, int] | None = None,
-            fit: tuple[int, int] | None = None,
-            model: str | os.PathLike | Model | None = None, device: str = "auto",
-            precision: str = "auto", tile_lr: int = DEFAULT_TILE_LR,
-            chunk_queries: int = DEFAULT_CHUNK_QUERIES, threads: int | None = None,
-            max_output_pixels: int = MAX_OUTPUT_PIXELS,
-            progress: Callable[[int, int], None] | None = None,
-            trace: Trace | None = None, input_quality: int | str | None = "auto",
-            tta: bool = False) -> ImageLike:
+def upscale(
+    image: ImageLike,
+    *,
+    scale: float | tuple[float, float] | None = None,
+    size: tuple[int, int] | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    region: tuple[int, int, int, int] | None = None,
+    fit: tuple[int, int] | None = None,
+    model: str | os.PathLike | Model | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    tile_lr: int = DEFAULT_TILE_LR,
+    chunk_queries: int = DEFAULT_CHUNK_QUERIES,
+    threads: int | None = None,
+    max_output_pixels: int = MAX_OUTPUT_PIXELS,
+    progress: Callable[[int, int], None] | None = None,
+    trace: Trace | None = None,
+    input_quality: int | str | None = "auto",
+    tta: bool = False,
+) -> ImageLike:
     """Restore and magnify ``image`` to any scale or exact size; returns the input's type.
 
     Args:
@@ -111,17 +121,29 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
     """
     tr = trace if trace is not None else NO_TRACE
     planes = to_planes(image)
-    target = resolve_target(planes.size_hw, scale=scale, size=size, width=width, height=height,
-                            region=region, fit=fit, max_output_pixels=max_output_pixels)
+    target = resolve_target(
+        planes.size_hw,
+        scale=scale,
+        size=size,
+        width=width,
+        height=height,
+        region=region,
+        fit=fit,
+        max_output_pixels=max_output_pixels,
+    )
     dev = resolve_device(device)
     loaded = load_model(model, device=dev)
     if next(loaded.net.parameters()).device != dev:  # a copy: the caller's model is not moved
         loaded = dataclasses.replace(loaded, net=copy.deepcopy(loaded.net).to(dev))
-    opts = RenderOptions(device=dev, precision=resolve_precision(precision, dev),
-                         tile_lr=int(tile_lr), chunk_queries=int(chunk_queries), tta=bool(tta))
+    opts = RenderOptions(
+        device=dev,
+        precision=resolve_precision(precision, dev),
+        tile_lr=int(tile_lr),
+        chunk_queries=int(chunk_queries),
+        tta=bool(tta),
+    )
     quality = resolve_input_quality(input_quality, image)
-    tr.facts.update({"model": loaded.name, "output_window": target.window,
-                     "output_hw": target.out_hw})
+    tr.facts.update({"model": loaded.name, "output_window": target.window, "output_hw": target.out_hw})
     color = planes.color
     alpha_detail = "alpha interpolated bilinearly (not by the model)"
     if planes.alpha is not None:
@@ -130,8 +152,16 @@ def upscale(image: ImageLike, *, scale: float | tuple[float, float] | None = Non
     wy0, wx0, wh, ww = target.window
     buffer = new_buffer(planes, (wh, ww))
     with _threads(threads):
-        for tile, rgb in render_color(loaded, color, target.out_hw, target.window, options=opts,
-                                      on_tile=progress, trace=trace, jpeg_quality=quality):
+        for tile, rgb in render_color(
+            loaded,
+            color,
+            target.out_hw,
+            target.window,
+            options=opts,
+            on_tile=progress,
+            trace=trace,
+            jpeg_quality=quality,
+        ):
             y0, x0, th, tw = tile.out_window
             alpha = None
             if planes.alpha is not None:
@@ -160,8 +190,14 @@ def resolve_input_quality(value: int | str | None, image: object = None) -> int 
     return q
 
 
-def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool = False,
-                 jpeg_quality: int = 95, **kwargs) -> Path:
+def upscale_file(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    jpeg_quality: int = 95,
+    **kwargs,
+) -> Path:
     """Read ``src``, :func:`upscale` it (``kwargs``), write ``dst`` atomically with ICC and EXIF.
 
     The output format follows ``dst``'s extension (png, jpg/jpeg, webp, tif/tiff, bmp).
@@ -176,15 +212,16 @@ def upscale_file(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: b
     if not os.access(dst.parent, os.W_OK):
         raise PermissionError(f"{dst.parent}: output folder is not writable")
     tr = kwargs.get("trace") or NO_TRACE
-    with tr.stage("decode", detail=f"read {src.suffix.lstrip('.').upper() or 'image'}, "
-                                   "EXIF orientation applied") as st:
+    with tr.stage(
+        "decode", detail=f"read {src.suffix.lstrip('.').upper() or 'image'}, EXIF orientation applied"
+    ) as st:
         image, meta = imageio.read_image(src)  # 16-bit colour PNGs and TIFFs come as uint16 arrays
         st.set_shape(np.asarray(image).shape)
     if kwargs.get("input_quality", "auto") == "auto":  # the decoded image no longer has the tables
         kwargs["input_quality"] = meta.jpeg_quality
     out = upscale(image, **kwargs)
-    with tr.stage("encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, "
-                                   "ICC and EXIF kept") as st:
+    with tr.stage(
+        "encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, ICC and EXIF kept"
+    ) as st:
         st.set_shape(np.asarray(out).shape)
-        return imageio.write_image(out, dst, meta=meta, jpeg_quality=jpeg_quality,
-                                   overwrite=overwrite)
+        return imageio.write_image(out, dst, meta=meta, jpeg_quality=jpeg_quality, overwrite=overwrite)

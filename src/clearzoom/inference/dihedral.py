@@ -41,8 +41,7 @@ class Dihedral:
         """The inverse of :meth:`apply`."""
         return self._flip(x.transpose(-2, -1) if self.transpose else x)
 
-    def window(self, window: tuple[int, int, int, int], hw: tuple[int, int]
-               ) -> tuple[int, int, int, int]:
+    def window(self, window: tuple[int, int, int, int], hw: tuple[int, int]) -> tuple[int, int, int, int]:
         """Where ``window`` of an ``hw`` image lies after the transform."""
         y0, x0, h, w = window
         if self.flip_y:
@@ -51,8 +50,9 @@ class Dihedral:
             x0 = hw[1] - x0 - w
         return (x0, y0, w, h) if self.transpose else (y0, x0, h, w)
 
-    def source_window(self, window: tuple[int, int, int, int], hw: tuple[int, int]
-                      ) -> tuple[int, int, int, int]:
+    def source_window(
+        self, window: tuple[int, int, int, int], hw: tuple[int, int]
+    ) -> tuple[int, int, int, int]:
         """The window of the ``hw`` image that lands on ``window`` of the transformed one."""
         y0, x0, h, w = window
         if self.transpose:
@@ -65,5 +65,6 @@ class Dihedral:
 
 
 #: all 8, the identity first
-DIHEDRAL: tuple[Dihedral, ...] = tuple(Dihedral(fy, fx, t) for t in (False, True)
-                                       for fy in (False, True) for fx in (False, True))
+DIHEDRAL: tuple[Dihedral, ...] = tuple(
+    Dihedral(fy, fx, t) for t in (False, True) for fy in (False, True) for fx in (False, True)
+)

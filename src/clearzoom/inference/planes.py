@@ -77,8 +77,9 @@ def _pil_to_planes(im: Image.Image) -> Planes:
     if im.width == 0 or im.height == 0:
         raise InvalidInputError("the image is empty (0 pixels)")
     orientation = im.getexif().get(0x0112, 1)
-    meta = ImageMeta(icc_profile=im.info.get("icc_profile"),
-                     dpi=image_dpi(im, transposed=orientation in (5, 6, 7, 8)))
+    meta = ImageMeta(
+        icc_profile=im.info.get("icc_profile"), dpi=image_dpi(im, transposed=orientation in (5, 6, 7, 8))
+    )
     if orientation != 1:  # show it the way viewers do
         im = ImageOps.exif_transpose(im)
     mode = im.mode
@@ -103,7 +104,8 @@ def _plain_mode(im: Image.Image) -> tuple[Image.Image, str]:
     if mode in ("RGB", "RGBA", "L", "LA"):
         return im, mode
     if mode == "P":
-        target = "RGBA" if "transparency" in im.info or im.palette.mode == "RGBA" else "RGB"
+        rgba = "transparency" in im.info or (im.palette is not None and im.palette.mode == "RGBA")
+        target = "RGBA" if rgba else "RGB"
     elif mode == "1":
         target = "L"
     else:
@@ -117,7 +119,8 @@ def _plain_mode(im: Image.Image) -> tuple[Image.Image, str]:
 def _numpy_to_planes(arr: np.ndarray, kind: str) -> Planes:
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 2, 3, 4)):
         raise InvalidInputError(
-            f"expected an array of shape (h, w) or (h, w, 1|2|3|4), got {tuple(arr.shape)}")
+            f"expected an array of shape (h, w) or (h, w, 1|2|3|4), got {tuple(arr.shape)}"
+        )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise InvalidInputError("the image is empty (0 pixels)")
     if arr.dtype == np.uint8:
@@ -147,14 +150,20 @@ def new_buffer(planes: Planes, size_hw: tuple[int, int]) -> np.ndarray:
     return np.empty((*size_hw, planes.out_channels), dtype=planes.dtype)
 
 
-def store(buffer: np.ndarray, planes: Planes, window: tuple[int, int, int, int],
-          color: torch.Tensor, alpha: torch.Tensor | None) -> None:
+def store(
+    buffer: np.ndarray,
+    planes: Planes,
+    window: tuple[int, int, int, int],
+    color: torch.Tensor,
+    alpha: torch.Tensor | None,
+) -> None:
     """Write rendered float planes into ``buffer[y0:y0+h, x0:x0+w]`` in the buffer's dtype.
 
     ``color`` is ``(3, h, w)`` in [0, 1] (not yet clipped); grey outputs take ITU-R 601 luma.
     """
     y0, x0, h, w = window
-    chans = [sum(k * color[i] for i, k in enumerate(_LUMA))[None]] if planes.gray else [color]
+    luma = _LUMA[0] * color[0] + _LUMA[1] * color[1] + _LUMA[2] * color[2]
+    chans = [luma[None]] if planes.gray else [color]
     if alpha is not None:
         chans.append(alpha)
     t = torch.cat(chans).permute(1, 2, 0)

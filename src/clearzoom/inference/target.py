@@ -57,11 +57,17 @@ def _pixels(name: str, wh) -> tuple[int, int]:
     return w, h
 
 
-def resolve_target(in_hw: tuple[int, int], *, scale: float | tuple[float, float] | None = None,
-                   size: tuple[int, int] | None = None, width: int | None = None,
-                   height: int | None = None, region: tuple[int, int, int, int] | None = None,
-                   fit: tuple[int, int] | None = None,
-                   max_output_pixels: int = MAX_OUTPUT_PIXELS) -> Target:
+def resolve_target(
+    in_hw: tuple[int, int],
+    *,
+    scale: float | tuple[float, float] | None = None,
+    size: tuple[int, int] | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    region: tuple[int, int, int, int] | None = None,
+    fit: tuple[int, int] | None = None,
+    max_output_pixels: int = MAX_OUTPUT_PIXELS,
+) -> Target:
     """Turn the user's request into an output size and a window. Exactly one of ``scale``,
     ``size`` (``(W, H)``), ``width``/``height`` (one or both) or ``fit`` (``(W, H)``: the largest
     output of the input's aspect ratio inside that box) must be given.
@@ -79,7 +85,9 @@ def resolve_target(in_hw: tuple[int, int], *, scale: float | tuple[float, float]
         given.append("width/height")
     if len(given) != 1:
         raise InvalidTargetError(
-            "give exactly one of scale, size, width/height, fit" + (f" (got {', '.join(given)})" if given else ""))
+            "give exactly one of scale, size, width/height, fit"
+            + (f" (got {', '.join(given)})" if given else "")
+        )
     if scale is not None:
         sy, sx = (scale, scale) if not isinstance(scale, (tuple, list)) else (scale[1], scale[0])
         sy, sx = _positive("scale", sy), _positive("scale", sx)
@@ -99,11 +107,13 @@ def resolve_target(in_hw: tuple[int, int], *, scale: float | tuple[float, float]
             out_w = int(_positive("width", width))
             out_h = _round(h * out_w / w)
         else:
+            assert height is not None  # one of width and height is given
             out_h = int(_positive("height", height))
             out_w = _round(w * out_h / h)
     if out_h > h * MAX_SCALE or out_w > w * MAX_SCALE:
         raise InvalidTargetError(
-            f"output {out_w}x{out_h} is more than {MAX_SCALE:g}x the input {w}x{h} on an axis")
+            f"output {out_w}x{out_h} is more than {MAX_SCALE:g}x the input {w}x{h} on an axis"
+        )
 
     if region is None:
         window = (0, 0, out_h, out_w)
@@ -112,12 +122,12 @@ def resolve_target(in_hw: tuple[int, int], *, scale: float | tuple[float, float]
             raise InvalidTargetError(f"region must be (x0, y0, w, h), got {region!r}")
         x0, y0, rw, rh = (int(v) for v in region)
         if rw < 1 or rh < 1 or x0 < 0 or y0 < 0 or x0 + rw > out_w or y0 + rh > out_h:
-            raise InvalidTargetError(
-                f"region {tuple(region)} is not inside the {out_w}x{out_h} output")
+            raise InvalidTargetError(f"region {tuple(region)} is not inside the {out_w}x{out_h} output")
         window = (y0, x0, rh, rw)
     pixels = window[2] * window[3]
     if pixels > max_output_pixels:
         raise InvalidTargetError(
             f"{window[3]}x{window[2]} = {pixels / 1e6:.0f} MP is over the limit of"
-            f" {max_output_pixels / 1e6:.0f} MP output pixels (render a region, or raise the limit)")
+            f" {max_output_pixels / 1e6:.0f} MP output pixels (render a region, or raise the limit)"
+        )
     return Target((out_h, out_w), window)

@@ -52,12 +52,13 @@ class TilePlan:
 
     def describe(self) -> str:
         ys = len({t.y for t in self.tiles})
-        return (f"{len(self.tiles)} tile(s) ({ys} x {len(self.tiles) // max(ys, 1)}) of <= {self.tile_lr}"
-                f" LR px + halo {self.halo}")
+        return (
+            f"{len(self.tiles)} tile(s) ({ys} x {len(self.tiles) // max(ys, 1)}) of <= {self.tile_lr}"
+            f" LR px + halo {self.halo}"
+        )
 
 
-def _plan_axis(n_lr: int, n_out: int, start: int, count: int, tile_lr: int,
-               halo: int) -> list[AxisSpan]:
+def _plan_axis(n_lr: int, n_out: int, start: int, count: int, tile_lr: int, halo: int) -> list[AxisSpan]:
     spans: list[AxisSpan] = []
     lr_pixel = lambda i: ((2 * i + 1) * n_lr) // (2 * n_out)  # noqa: E731  floor(p), exact
     i = start
@@ -70,15 +71,23 @@ def _plan_axis(n_lr: int, n_out: int, start: int, count: int, tile_lr: int,
         j_end = min(stop, max(i + 1, -(-(2 * limit * n_out - n_lr) // (2 * n_lr))))
         core_start = max(0, lr_pixel(i) - _MARGIN)
         core_stop = min(n_lr, lr_pixel(j_end - 1) + _MARGIN + 1)
-        spans.append(AxisSpan(i, j_end - i, core_start, core_stop,
-                              max(0, core_start - halo), min(n_lr, core_stop + halo)))
+        spans.append(
+            AxisSpan(
+                i, j_end - i, core_start, core_stop, max(0, core_start - halo), min(n_lr, core_stop + halo)
+            )
+        )
         i = j_end
     return spans
 
 
-def plan_tiles(lr_hw: tuple[int, int], out_hw: tuple[int, int],
-               window: tuple[int, int, int, int] | None = None, *, tile_lr: int,
-               halo: int) -> TilePlan:
+def plan_tiles(
+    lr_hw: tuple[int, int],
+    out_hw: tuple[int, int],
+    window: tuple[int, int, int, int] | None = None,
+    *,
+    tile_lr: int,
+    halo: int,
+) -> TilePlan:
     """Plan the tiles that render ``window`` ``(y0, x0, h, w)`` of a virtual ``out_hw`` output.
 
     Args:
@@ -94,4 +103,4 @@ def plan_tiles(lr_hw: tuple[int, int], out_hw: tuple[int, int],
     ys = _plan_axis(lr_hw[0], out_hw[0], y0, h, tile_lr, halo)
     xs = _plan_axis(lr_hw[1], out_hw[1], x0, w, tile_lr, halo)
     tiles = tuple(Tile(ty, tx) for ty in ys for tx in xs)
-    return TilePlan(tuple(lr_hw), tuple(out_hw), (y0, x0, h, w), tile_lr, halo, tiles)
+    return TilePlan((lr_hw[0], lr_hw[1]), (out_hw[0], out_hw[1]), (y0, x0, h, w), tile_lr, halo, tiles)

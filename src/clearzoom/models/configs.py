@@ -25,7 +25,7 @@ class Normalization:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Normalization":
+    def from_dict(cls, d: dict[str, Any]) -> Normalization:
         return cls(**{k: float(d[k]) for k in ("inp_sub", "inp_div", "gt_sub", "gt_div")})
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .encoder import Encoder
 from .registry import register
 
 __all__ = ["EDSR"]
@@ -33,14 +34,13 @@ class ResBlock(nn.Module):
         return res + x
 
 
-class EDSR(nn.Module):
+class EDSR(Encoder):
     """EDSR feature extractor: conv head, residual blocks, conv, global residual.
 
     Shape: ``(B, n_colors, H, W) -> (B, n_feats, H, W)``.
     """
 
-    def __init__(self, n_resblocks: int = 16, n_feats: int = 64, res_scale: float = 1.0,
-                 n_colors: int = 3):
+    def __init__(self, n_resblocks: int = 16, n_feats: int = 64, res_scale: float = 1.0, n_colors: int = 3):
         super().__init__()
         self.out_dim = n_feats
         self.head = nn.Sequential(_conv(n_colors, n_feats))
@@ -61,18 +61,30 @@ def _check_no_upsampling(no_upsampling: bool) -> None:
 
 
 @register("edsr-baseline")
-def make_edsr_baseline(n_resblocks: int = 16, n_feats: int = 64, res_scale: float = 1.0,
-                       scale: int = 2, no_upsampling: bool = True, rgb_range: float = 1,
-                       n_colors: int = 3) -> EDSR:
+def make_edsr_baseline(
+    n_resblocks: int = 16,
+    n_feats: int = 64,
+    res_scale: float = 1.0,
+    scale: int = 2,
+    no_upsampling: bool = True,
+    rgb_range: float = 1,
+    n_colors: int = 3,
+) -> EDSR:
     """EDSR-baseline (16 blocks x 64 channels); ``scale``/``rgb_range`` accepted for spec parity."""
     _check_no_upsampling(no_upsampling)
     return EDSR(n_resblocks, n_feats, res_scale, n_colors)
 
 
 @register("edsr")
-def make_edsr(n_resblocks: int = 32, n_feats: int = 256, res_scale: float = 0.1,
-              scale: int = 2, no_upsampling: bool = True, rgb_range: float = 1,
-              n_colors: int = 3) -> EDSR:
+def make_edsr(
+    n_resblocks: int = 32,
+    n_feats: int = 256,
+    res_scale: float = 0.1,
+    scale: int = 2,
+    no_upsampling: bool = True,
+    rgb_range: float = 1,
+    n_colors: int = 3,
+) -> EDSR:
     """Full EDSR (32 blocks x 256 channels, residual scaling 0.1)."""
     _check_no_upsampling(no_upsampling)
     return EDSR(n_resblocks, n_feats, res_scale, n_colors)

@@ -24,6 +24,7 @@ Stateless: features are passed explicitly, nothing is kept on the module between
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -33,6 +34,8 @@ from torch import nn
 from ..coords import nearest_index
 from ..trace import NO_TRACE
 from . import registry
+from .encoder import Encoder
+from .mlp import MLP
 from .registry import register
 
 __all__ = ["CONDITIONS", "LIIF", "jpeg_strength"]
@@ -48,6 +51,7 @@ def jpeg_strength(quality: int | None) -> float:
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"JPEG quality must be in 1..100, got {quality}")
     return 1.0 - int(quality) / 100.0
+
 
 _EPS_SHIFT = 1e-6
 
@@ -73,9 +77,16 @@ class LIIF(nn.Module):
             strength as a fourth input plane (see :func:`jpeg_strength`).
     """
 
-    def __init__(self, encoder_spec: dict[str, Any], imnet_spec: dict[str, Any] | None = None,
-                 local_ensemble: bool = True, feat_unfold: bool = True, cell_decode: bool = True,
-                 skip: str | None = None, condition: str | None = None):
+    def __init__(
+        self,
+        encoder_spec: dict[str, Any],
+        imnet_spec: dict[str, Any] | None = None,
+        local_ensemble: bool = True,
+        feat_unfold: bool = True,
+        cell_decode: bool = True,
+        skip: str | None = None,
+        condition: str | None = None,
+    ):
         super().__init__()
         if imnet_spec is None:
             raise ValueError("LIIF needs an imnet_spec (the decoder MLP)")
@@ -91,11 +102,20 @@ class LIIF(nn.Module):
         self.cell_decode = cell_decode
         self.skip = skip
         self.condition = condition
-        self.encoder = registry.make(encoder_spec)
-        feat_dim = self.encoder.out_dim * (9 if feat_unfold else 1)
-        in_dim = feat_dim + 2 + (2 if cell_decode else 0)
-        self.imnet = registry.make(imnet_spec, {"in_dim": in_dim})
-        self.feat_dim = feat_dim
+        encoder = registry.make(encoder_spec)
+        if not isinstance(encoder, Encoder):
+            raise ValueError(f"LIIF's encoder must be edsr-baseline, edsr or rdn, got {encoder_spec}")
+        self.encoder: Encoder = encoder
+        self.feat_dim = encoder.out_dim * (9 if feat_unfold else 1)
+        imnet = registry.make(imnet_spec, {"in_dim": self.feat_dim + 2 + (2 if cell_decode else 0)})
+        if not isinstance(imnet, MLP):
+            raise ValueError(f"LIIF's decoder must be an mlp, got {imnet_spec}")
+        self.imnet: MLP = imnet
+
+    @property
+    def first_layer(self) -> nn.Linear:
+        """The MLP's first layer, whose latent-code part :meth:`project` applies per LR pixel."""
+        return self.imnet.linears[0]
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -132,7 +152,7 @@ class LIIF(nn.Module):
 
         Shape: ``(B, C, h, w) -> (B, h, w, hidden)``, contiguous.
         """
-        first: nn.Linear = self.imnet.layers[0]
+        first = self.first_layer
         w = first.weight[:, : self.feat_dim]
         c = feat.shape[1]
         if self.feat_unfold:
@@ -143,8 +163,14 @@ class LIIF(nn.Module):
         return out.permute(0, 2, 3, 1).contiguous()
 
     # ------------------------------------------------------------------ decode
-    def query_rgb(self, feat: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
-                  *, inp: torch.Tensor | None = None) -> torch.Tensor:
+    def query_rgb(
+        self,
+        feat: torch.Tensor,
+        coord: torch.Tensor,
+        cell: torch.Tensor | None = None,
+        *,
+        inp: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Decode colours at ``coord`` from a whole latent grid (the official ``query_rgb``).
 
         Args:
@@ -157,10 +183,18 @@ class LIIF(nn.Module):
         """
         return self.decode(self.project(feat), coord, cell, inp=inp)
 
-    def decode(self, proj: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
-               *, inp: torch.Tensor | None = None, grid_hw: tuple[int, int] | None = None,
-               offset: tuple[int, int] = (0, 0),
-               hidden_layers: list[nn.Module] | None = None, trace=None) -> torch.Tensor:
+    def decode(
+        self,
+        proj: torch.Tensor,
+        coord: torch.Tensor,
+        cell: torch.Tensor | None = None,
+        *,
+        inp: torch.Tensor | None = None,
+        grid_hw: tuple[int, int] | None = None,
+        offset: tuple[int, int] = (0, 0),
+        hidden_layers: list[nn.Module] | None = None,
+        trace=None,
+    ) -> torch.Tensor:
         """Decode colours at ``coord`` from projected codes (:meth:`project`), possibly a window.
 
         Args:
@@ -179,11 +213,13 @@ class LIIF(nn.Module):
         tr = trace if trace is not None else NO_TRACE
         bsz, h, w, n_hidden = proj.shape
         hf, wf = grid_hw if grid_hw is not None else (h, w)
-        layers = [m for m in self.imnet.layers if isinstance(m, nn.Linear)]
+        layers = self.imnet.linears
         n_ens = 4 if self.local_ensemble else 1
-        with tr.stage("local ensemble", detail=f"{n_ens} nearest latent code(s) per query, "
-                                               "weighted by the opposite rectangle's area") as st:
-            base = layers[0].bias
+        with tr.stage(
+            "local ensemble",
+            detail=f"{n_ens} nearest latent code(s) per query, weighted by the opposite rectangle's area",
+        ) as st:
+            base: torch.Tensor = layers[0].bias
             if self.cell_decode:
                 if cell is None:
                     raise ValueError("this LIIF decodes cells: pass `cell`")
@@ -193,8 +229,12 @@ class LIIF(nn.Module):
             st.set_shape(x.view(n_ens, bsz, coord.shape[1], n_hidden))
         hidden = hidden_layers if hidden_layers is not None else layers[1:-1]
         macs = x.shape[0] * (2 * n_hidden + sum(m.in_features * m.out_features for m in layers[1:]))
-        with tr.stage("MLP decoder", macs=macs, params=sum(p.numel() for p in self.imnet.parameters()),
-                      detail=" -> ".join(str(m.out_features) for m in layers) + ", ReLU") as st:
+        with tr.stage(
+            "MLP decoder",
+            macs=macs,
+            params=sum(p.numel() for p in self.imnet.parameters()),
+            detail=" -> ".join(str(m.out_features) for m in layers) + ", ReLU",
+        ) as st:
             preds = self._mlp(x, rel, base, layers, hidden)
             st.set_shape(preds)
         with tr.stage("local ensemble", count=False):  # its second half: the same call
@@ -213,8 +253,9 @@ class LIIF(nn.Module):
                 st.set_shape(ret)
         return ret
 
-    def _gather(self, proj: torch.Tensor, coord: torch.Tensor, grid_hw: tuple[int, int],
-                offset: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _gather(
+        self, proj: torch.Tensor, coord: torch.Tensor, grid_hw: tuple[int, int], offset: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The projected code of each query's nearest latent cell(s), and the query's offset from
         each cell centre in cell units.
 
@@ -235,17 +276,23 @@ class LIIF(nn.Module):
                 c_ = c_.clamp(-1 + 1e-6, 1 - 1e-6)
                 iy = nearest_index(c_[..., 0], hf)
                 ix = nearest_index(c_[..., 1], wf)
-                q_coord = torch.stack(
-                    [-1 + (2 * iy + 1) / hf, -1 + (2 * ix + 1) / wf], dim=-1
-                ).to(coord.dtype)
+                q_coord = torch.stack([-1 + (2 * iy + 1) / hf, -1 + (2 * ix + 1) / wf], dim=-1).to(
+                    coord.dtype
+                )
                 rels.append((coord - q_coord) * size)
                 rows.append((iy - oy) * w + (ix - ox) + batch_base)
         # gathered projected codes: the first layer's latent part, one row per query and code
         x = proj.reshape(bsz * h * w, n_hidden).index_select(0, torch.cat(rows, 0).reshape(-1))
         return x, torch.stack(rels)
 
-    def _mlp(self, x: torch.Tensor, rel: torch.Tensor, base: torch.Tensor, layers: list[nn.Linear],
-             hidden: list[nn.Module]) -> torch.Tensor:
+    def _mlp(
+        self,
+        x: torch.Tensor,
+        rel: torch.Tensor,
+        base: torch.Tensor,
+        layers: list[nn.Linear],
+        hidden: Sequence[nn.Module],
+    ) -> torch.Tensor:
         """The MLP on gathered codes: the first layer completed in place (coordinate part, then
         bias + cell part), the hidden layers, the last layer. Shape: ``(E, B, Q, 3)``."""
         n_ens, bsz, q = rel.shape[:3]
@@ -260,8 +307,13 @@ class LIIF(nn.Module):
             x = layer(x).relu_()
         return F.linear(x, layers[-1].weight, layers[-1].bias).view(n_ens, bsz, q, -1)
 
-    def forward(self, inp: torch.Tensor, coord: torch.Tensor, cell: torch.Tensor | None = None,
-                strength: torch.Tensor | float | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        inp: torch.Tensor,
+        coord: torch.Tensor,
+        cell: torch.Tensor | None = None,
+        strength: torch.Tensor | float | None = None,
+    ) -> torch.Tensor:
         """Encode ``inp`` (B, 3, h, w) and decode ``coord`` (B, Q, 2) -> (B, Q, 3).
 
         ``strength``: see :meth:`gen_feat` (JPEG-aware models only)."""
@@ -269,8 +321,9 @@ class LIIF(nn.Module):
         return self.query_rgb(feat, coord, cell, inp=inp)
 
 
-def bilinear_sample(img: torch.Tensor, coord: torch.Tensor, *, grid_hw: tuple[int, int],
-                    offset: tuple[int, int] = (0, 0)) -> torch.Tensor:
+def bilinear_sample(
+    img: torch.Tensor, coord: torch.Tensor, *, grid_hw: tuple[int, int], offset: tuple[int, int] = (0, 0)
+) -> torch.Tensor:
     """Bilinear interpolation of ``img`` at ``coord``, border-replicated.
 
     Same values as ``F.grid_sample(img, coord.flip(-1), mode='bilinear', padding_mode='border',

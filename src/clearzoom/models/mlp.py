@@ -27,3 +27,8 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
+
+    @property
+    def linears(self) -> list[nn.Linear]:
+        """The Linear layers, first to last (the ReLUs between them left out)."""
+        return [m for m in self.layers if isinstance(m, nn.Linear)]

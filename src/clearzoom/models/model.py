@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch import nn
-
 from .configs import Normalization
+from .liif import LIIF
 
 __all__ = ["Model"]
 
@@ -27,7 +26,7 @@ class Model:
 
     name: str
     spec: dict[str, Any]
-    net: nn.Module
+    net: LIIF
     normalization: Normalization
     description: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .encoder import Encoder
 from .registry import register
 
 __all__ = ["RDN"]
@@ -35,7 +36,7 @@ class _RDB(nn.Module):
         return self.LFF(self.convs(x)) + x
 
 
-class RDN(nn.Module):
+class RDN(Encoder):
     """Residual dense network feature extractor. Shape: ``(B, 3, H, W) -> (B, G0, H, W)``."""
 
     def __init__(self, G0: int = 64, RDNkSize: int = 3, RDNconfig: str = "B", n_colors: int = 3):
@@ -62,8 +63,14 @@ class RDN(nn.Module):
 
 
 @register("rdn")
-def make_rdn(G0: int = 64, RDNkSize: int = 3, RDNconfig: str = "B", scale: int = 2,
-             no_upsampling: bool = True, n_colors: int = 3) -> RDN:
+def make_rdn(
+    G0: int = 64,
+    RDNkSize: int = 3,
+    RDNconfig: str = "B",
+    scale: int = 2,
+    no_upsampling: bool = True,
+    n_colors: int = 3,
+) -> RDN:
     if not no_upsampling:
         raise ValueError("clearzoom uses RDN as a LIIF encoder only: set no_upsampling=True")
     return RDN(G0, RDNkSize, RDNconfig, n_colors)

@@ -11,7 +11,8 @@ file imports no model: no import loop.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 
@@ -45,9 +46,7 @@ def make(spec: dict[str, Any], args: dict[str, Any] | None = None) -> nn.Module:
         raise UnknownModelError(f"a model spec must be a mapping with a 'name', got {spec!r}")
     name = spec["name"]
     if name not in _REGISTRY:
-        raise UnknownModelError(
-            f"unknown model spec name {name!r}; known: {', '.join(sorted(_REGISTRY))}"
-        )
+        raise UnknownModelError(f"unknown model spec name {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     model_args = copy.deepcopy(spec.get("args") or {})
     if args:
         model_args.update(args)

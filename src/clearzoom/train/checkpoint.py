@@ -50,8 +50,14 @@ def load_state(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
-def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, *, use_ema: bool = True,
-                 description: str | None = None, extra_provenance: dict[str, Any] | None = None) -> Path:
+def export_model(
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    use_ema: bool = True,
+    description: str | None = None,
+    extra_provenance: dict[str, Any] | None = None,
+) -> Path:
     """Turn a training checkpoint into a clearzoom model file (safetensors + config)."""
     state = load_state(checkpoint)
     config = state["config"]
@@ -69,6 +75,11 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike, *, use_e
         **(extra_provenance or {}),
     }
     desc = description or f"LIIF trained by clearzoom ({config.get('name')}, {state['step']} steps)"
-    return save_native(out, spec=config["model"]["spec"], state_dict=weights,
-                       normalization=Normalization.from_dict(config["model"]["normalization"]),
-                       description=desc, provenance=provenance)
+    return save_native(
+        out,
+        spec=config["model"]["spec"],
+        state_dict=weights,
+        normalization=Normalization.from_dict(config["model"]["normalization"]),
+        description=desc,
+        provenance=provenance,
+    )

@@ -34,11 +34,17 @@ from ..imageio import IMAGE_EXTENSIONS, find_images, read_pixels
 from ..models.liif import jpeg_strength
 from .config import DataConfig, DegradeConfig
 
-__all__ = ["Batch", "ImageStore", "PatchSampler", "StepBatches", "list_images",
-           "split_files", "step_generator"]
+__all__ = [
+    "Batch",
+    "ImageStore",
+    "PatchSampler",
+    "StepBatches",
+    "list_images",
+    "split_files",
+    "step_generator",
+]
 
 log = logging.getLogger(__name__)
-
 
 
 def list_images(root: str | os.PathLike) -> list[Path]:
@@ -54,8 +60,10 @@ def list_images(root: str | os.PathLike) -> list[Path]:
 
 def split_files(files: list[Path], val_every: int) -> tuple[list[Path], list[Path]]:
     """``(train, val)``: every ``val_every``-th file (from the first) is held out, by file."""
-    return ([f for i, f in enumerate(files) if i % val_every],
-            [f for i, f in enumerate(files) if i % val_every == 0])
+    return (
+        [f for i, f in enumerate(files) if i % val_every],
+        [f for i, f in enumerate(files) if i % val_every == 0],
+    )
 
 
 def _decode(path: Path, predownscale: float, formats: tuple[str, ...] = ("JPEG",)) -> np.ndarray:
@@ -63,8 +71,11 @@ def _decode(path: Path, predownscale: float, formats: tuple[str, ...] = ("JPEG",
     if predownscale > 1 and fmt in formats:
         im = Image.fromarray(arr)
         w, h = im.size
-        im = im.resize((max(1, round(w / predownscale)), max(1, round(h / predownscale))),
-                       Image.Resampling.BICUBIC, reducing_gap=None)
+        im = im.resize(
+            (max(1, round(w / predownscale)), max(1, round(h / predownscale))),
+            Image.Resampling.BICUBIC,
+            reducing_gap=None,
+        )
         arr = np.asarray(im).copy()
     return arr
 
@@ -79,8 +90,15 @@ class ImageStore:
     reproduce them (lossy WebP sources: add "WEBP").
     """
 
-    def __init__(self, files: list[Path], *, cache: bool = True, predownscale: float = 1.0,
-                 predownscale_formats: tuple[str, ...] = ("JPEG",), min_side: int = 0):
+    def __init__(
+        self,
+        files: list[Path],
+        *,
+        cache: bool = True,
+        predownscale: float = 1.0,
+        predownscale_formats: tuple[str, ...] = ("JPEG",),
+        min_side: int = 0,
+    ):
         self.predownscale = predownscale
         self.predownscale_formats = tuple(f.upper() for f in predownscale_formats)
         self.cache = cache
@@ -162,15 +180,28 @@ class PatchSampler:
     shard of the images (``store`` indices ``rank::world_size``).
     """
 
-    def __init__(self, store: ImageStore, data: DataConfig, degrade: DegradeConfig, *, seed: int,
-                 rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        store: ImageStore,
+        data: DataConfig,
+        degrade: DegradeConfig,
+        *,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if data.batch % world_size:
             raise ConfigError(f"data.batch: {data.batch} does not split over {world_size} processes")
         self.data = data
-        self.pipeline = Pipeline(clean=degrade.clean, jpeg_quality=degrade.jpeg_quality,
-                                 double_jpeg=degrade.double_jpeg, noise=degrade.noise,
-                                 noise_sigma=degrade.noise_sigma, blur=degrade.blur,
-                                 blur_sigma=degrade.blur_sigma)
+        self.pipeline = Pipeline(
+            clean=degrade.clean,
+            jpeg_quality=degrade.jpeg_quality,
+            double_jpeg=degrade.double_jpeg,
+            noise=degrade.noise,
+            noise_sigma=degrade.noise_sigma,
+            blur=degrade.blur,
+            blur_sigma=degrade.blur_sigma,
+        )
         self.store = store
         self.seed, self.rank = seed, rank
         self.per_rank = data.batch // world_size
@@ -180,10 +211,14 @@ class PatchSampler:
         if not self.indices:
             raise ConfigError(
                 f"data: no training image (of {len(store)}) is at least {max_crop} px on its short "
-                f"side (data.patch x data.scale max) for process {rank} of {world_size}")
+                f"side (data.patch x data.scale max) for process {rank} of {world_size}"
+            )
         if len(self.indices) < len(shard):
-            log.info("%d images are smaller than the largest crop (%d px) and are not sampled",
-                     len(shard) - len(self.indices), max_crop)
+            log.info(
+                "%d images are smaller than the largest crop (%d px) and are not sampled",
+                len(shard) - len(self.indices),
+                max_crop,
+            )
 
     def batch(self, step: int) -> Batch:
         g = step_generator(self.seed, step, self.rank)
@@ -198,7 +233,7 @@ class PatchSampler:
         side = round(d.patch * r)
         y = int(torch.randint(img.shape[0] - side + 1, (), generator=g))
         x = int(torch.randint(img.shape[1] - side + 1, (), generator=g))
-        hr = torch.from_numpy(np.ascontiguousarray(img[y:y + side, x:x + side])).permute(2, 0, 1)
+        hr = torch.from_numpy(np.ascontiguousarray(img[y : y + side, x : x + side])).permute(2, 0, 1)
         hr = hr.float().div_(255)
         if d.augment:
             flips = torch.rand(3, generator=g) < 0.5

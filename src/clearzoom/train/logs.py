@@ -20,7 +20,16 @@ log = logging.getLogger(__name__)
 class RunLog:
     """The logs of one run folder; on resume, records after the resumed step are dropped."""
 
-    CSV_FIELDS = ["step", "seconds", "cpu_seconds", "loss", "lr", "samples_per_s", "queries_per_s", "data_fraction"]
+    CSV_FIELDS = [
+        "step",
+        "seconds",
+        "cpu_seconds",
+        "loss",
+        "lr",
+        "samples_per_s",
+        "queries_per_s",
+        "data_fraction",
+    ]
 
     def __init__(self, out: Path, resume_step: int | None):
         self.out = out
@@ -42,8 +51,11 @@ class RunLog:
     def _truncate(self, step: int) -> None:
         """Drop records written after the checkpoint we resume from (they will be redone)."""
         if self.jsonl.exists():
-            keep = [ln for ln in self.jsonl.read_text().splitlines()
-                    if ln.strip() and json.loads(ln)["step"] <= step]
+            keep = [
+                ln
+                for ln in self.jsonl.read_text().splitlines()
+                if ln.strip() and json.loads(ln)["step"] <= step
+            ]
             write_atomic(self.jsonl, "".join(ln + "\n" for ln in keep))
         if self.csv.exists():
             rows = list(csv.DictReader(io.StringIO(self.csv.read_text())))

@@ -47,9 +47,16 @@ class TrainResult:
     last_validation: dict[str, float] | None
 
 
-def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: str | os.PathLike | None = None,
-          stop_at_step: int | None = None, minutes: float | None = None,
-          budget_minutes: float | None = None, progress: bool = True) -> TrainResult:
+def train(
+    cfg: TrainConfig,
+    out: str | os.PathLike,
+    *,
+    resume: str | os.PathLike | None = None,
+    stop_at_step: int | None = None,
+    minutes: float | None = None,
+    budget_minutes: float | None = None,
+    progress: bool = True,
+) -> TrainResult:
     """Train (or continue training) a LIIF model as ``cfg`` says; write the run into ``out``.
 
     Args:
@@ -92,10 +99,10 @@ class _Limits:
         """None when there is no limit; else whether one is reached (agreed across ranks)."""
         if self.minutes is None and self.budget_minutes is None:
             return None
-        over = ((self.minutes is not None
-                 and time.perf_counter() - self.t_start > self.minutes * 60)
-                or (self.budget_minutes is not None
-                    and (run.seconds if run.use_cuda else run.cpu_seconds) >= self.budget_minutes * 60))
+        over = (self.minutes is not None and time.perf_counter() - self.t_start > self.minutes * 60) or (
+            self.budget_minutes is not None
+            and (run.seconds if run.use_cuda else run.cpu_seconds) >= self.budget_minutes * 60
+        )
         return any_rank(over, run.d)
 
 
@@ -107,6 +114,7 @@ class _Window:
     n: int = 0
     data: float = 0.0
     total: float = 0.0
+
     def add(self, loss: float, data_seconds: float, step_seconds: float) -> None:
         self.loss += loss
         self.n += 1
@@ -115,10 +123,17 @@ class _Window:
 
     def record(self, run: Run, lr_now: float) -> dict[str, Any]:
         rate = self.n * run.cfg.data.batch / self.total
-        return {"kind": "train", "step": run.step, "seconds": round(run.seconds, 2),
-                "cpu_seconds": round(run.cpu_seconds, 2), "loss": self.loss / self.n, "lr": lr_now,
-                "samples_per_s": round(rate, 3), "queries_per_s": round(rate * run.cfg.data.queries, 1),
-                "data_fraction": round(self.data / self.total, 4)}
+        return {
+            "kind": "train",
+            "step": run.step,
+            "seconds": round(run.seconds, 2),
+            "cpu_seconds": round(run.cpu_seconds, 2),
+            "loss": self.loss / self.n,
+            "lr": lr_now,
+            "samples_per_s": round(rate, 3),
+            "queries_per_s": round(rate * run.cfg.data.queries, 1),
+            "data_fraction": round(self.data / self.total, 4),
+        }
 
 
 @dataclass
@@ -154,8 +169,11 @@ def _train(run: Run, end: int, limits: _Limits, progress: bool) -> TrainResult:
     """The loop: steps until ``end`` or a limit, logging, validating and checkpointing on cadence;
     Ctrl-C or SIGTERM stops at the next step with a checkpoint."""
     loader = _loader(run.sampler, run.step, end, run.cfg.data.workers, run.use_cuda)
-    cadence = _Cadence(end, _progress_bar(run, end) if run.d.main and progress else None,
-                       val_step=run.step if run.resumed else -1)
+    cadence = _Cadence(
+        end,
+        _progress_bar(run, end) if run.d.main and progress else None,
+        val_step=run.step if run.resumed else -1,
+    )
     run.net.train()
     stopped_early = interrupted = False
     # SIGTERM (kill, a scheduler, a session ending) stops at the next step with a checkpoint, as
@@ -193,8 +211,11 @@ def _train(run: Run, end: int, limits: _Limits, progress: bool) -> TrainResult:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
     if run.d.main:
-        _finish(run, validate=stopped_early and not interrupted and cadence.val_step != run.step,
-                stopped_early=stopped_early)
+        _finish(
+            run,
+            validate=stopped_early and not interrupted and cadence.val_step != run.step,
+            stopped_early=stopped_early,
+        )
     return TrainResult(run.checkpoint, run.step, run.seconds, run.last_val)
 
 
@@ -208,13 +229,21 @@ def _validate(run: Run, bar) -> int:
     """Validate, log the record (and the curves after the first step); returns the step."""
     run.last_val = run.validate()
     assert run.log is not None
-    run.log.write({"kind": "val", "step": run.step, "seconds": round(run.seconds, 2) if run.step else 0.0,
-                   **run.last_val})
+    run.log.write(
+        {
+            "kind": "val",
+            "step": run.step,
+            "seconds": round(run.seconds, 2) if run.step else 0.0,
+            **run.last_val,
+        }
+    )
     if run.step:
         run.log.plot()
         if bar is not None:
-            bar.write(f"step {run.step}: " + ", ".join(
-                f"{k} {v:.2f}" for k, v in run.last_val.items() if k.startswith("x")))
+            bar.write(
+                f"step {run.step}: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in run.last_val.items() if k.startswith("x"))
+            )
     return run.step
 
 
@@ -223,12 +252,15 @@ def _finish(run: Run, *, validate: bool, stopped_early: bool) -> None:
     assert run.log is not None
     if validate:
         run.last_val = run.validate()
-        run.log.write({"kind": "val", "step": run.step, "seconds": round(run.seconds, 2),
-                       **run.last_val})
+        run.log.write({"kind": "val", "step": run.step, "seconds": round(run.seconds, 2), **run.last_val})
     save_state(run.checkpoint, run.snapshot())
     if stopped_early:
-        log.info("stopped at step %d of %d; continue with --resume %s", run.step,
-                 run.cfg.train.steps, run.checkpoint)
+        log.info(
+            "stopped at step %d of %d; continue with --resume %s",
+            run.step,
+            run.cfg.train.steps,
+            run.checkpoint,
+        )
     run.log.plot()
     run.log.close()
 
@@ -237,6 +269,12 @@ def _loader(sampler: PatchSampler, start: int, end: int, workers: int, pin: bool
     ds = StepBatches(sampler, start, end)
     if workers == 0:
         return (ds[i] for i in range(len(ds)))
-    return torch.utils.data.DataLoader(ds, batch_size=None, shuffle=False, num_workers=workers,
-                                       pin_memory=pin, prefetch_factor=4, persistent_workers=False)
-
+    return torch.utils.data.DataLoader(
+        ds,
+        batch_size=None,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=pin,
+        prefetch_factor=4,
+        persistent_workers=False,
+    )

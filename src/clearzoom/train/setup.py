@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ..atomic import write_atomic
 from ..errors import ConfigError, UnknownModelError
 from ..models import registry
 from ..models.configs import Normalization
+from ..models.liif import LIIF
 from ..models.model import Model
 from .checkpoint import load_state
 from .config import TrainConfig
@@ -46,8 +48,8 @@ class Run:
     device: torch.device
     precision: str
     norm: Normalization
-    net: torch.nn.Module  # the module whose weights are saved
-    model: torch.nn.Module  # what the step calls: ``net``, wrapped by DDP and/or compiled
+    net: LIIF  # the module whose weights are saved
+    model: Callable[..., torch.Tensor]  # what the step calls: ``net``, wrapped by DDP and/or compiled
     opt: torch.optim.Optimizer
     sampler: PatchSampler
     val: ValidationSet | None  # rank 0 only
@@ -70,16 +72,19 @@ class Run:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything :func:`setup_run` needs to continue this run exactly."""
-        return {"config": self.cfg.to_dict(), "step": self.step, "seconds": self.seconds,
-                "cpu_seconds": self.cpu_seconds,
-                "model": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
-                "ema": {k: v.cpu() for k, v in self.ema.items()} if self.ema is not None else None,
-                "optimizer": self.opt.state_dict(),
-                "scheduler": {"schedule": self.cfg.optim.schedule,
-                              "lr": lr_at(max(self.step - 1, 0), self.cfg)},
-                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-                "rng": {"torch": torch.get_rng_state()},
-                "last_validation": self.last_val}
+        return {
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "model": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "ema": {k: v.cpu() for k, v in self.ema.items()} if self.ema is not None else None,
+            "optimizer": self.opt.state_dict(),
+            "scheduler": {"schedule": self.cfg.optim.schedule, "lr": lr_at(max(self.step - 1, 0), self.cfg)},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": {"torch": torch.get_rng_state()},
+            "last_validation": self.last_val,
+        }
 
     def validate(self) -> dict[str, float]:
         """The validation set's measurements of the EMA weights (or the raw ones without EMA)."""
@@ -116,14 +121,30 @@ def setup_run(cfg: TrainConfig, out: Path, resume: Path | None, d: Dist) -> Run:
     _prepare_out(out, resume, d)
     norm, net, opt = _build_model(cfg, device)
     sampler, val = _build_data(cfg, d)
-    run = Run(cfg, out, d, device, precision, norm, net, net, opt, sampler, val, None,
-              scaler=torch.amp.GradScaler("cuda") if precision == "fp16" else None)
+    run = Run(
+        cfg,
+        out,
+        d,
+        device,
+        precision,
+        norm,
+        net,
+        net,
+        opt,
+        sampler,
+        val,
+        None,
+        scaler=torch.amp.GradScaler("cuda") if precision == "fp16" else None,
+    )
     if state is not None:
         _restore(run, state, resume)
     if cfg.optim.ema > 0:  # from the loaded weights (or the checkpoint's EMA), never from fresh ones
         saved = state.get("ema") if state is not None else None
-        run.ema = ({k: v.to(device) for k, v in saved.items()} if saved is not None
-                   else {k: v.detach().clone() for k, v in net.state_dict().items()})
+        run.ema = (
+            {k: v.to(device) for k, v in saved.items()}
+            if saved is not None
+            else {k: v.detach().clone() for k, v in net.state_dict().items()}
+        )
     if d.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
@@ -139,12 +160,16 @@ def _prepare_out(out: Path, resume: Path | None, d: Dist) -> None:
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
         if resume is None and (out / CHECKPOINT).exists():
-            raise ConfigError(f"{out / CHECKPOINT} exists: pass --resume {out / CHECKPOINT} to "
-                              f"continue that run, or choose another --out")
+            raise ConfigError(
+                f"{out / CHECKPOINT} exists: pass --resume {out / CHECKPOINT} to "
+                f"continue that run, or choose another --out"
+            )
 
 
-def _build_model(cfg: TrainConfig, device: torch.device,
-                 ) -> tuple[Normalization, torch.nn.Module, torch.optim.Optimizer]:
+def _build_model(
+    cfg: TrainConfig,
+    device: torch.device,
+) -> tuple[Normalization, LIIF, torch.optim.Optimizer]:
     try:
         norm = Normalization.from_dict(cfg.model.normalization)
     except (KeyError, TypeError, ValueError):
@@ -156,29 +181,40 @@ def _build_model(cfg: TrainConfig, device: torch.device,
         raise ConfigError(f"model.spec: {exc}") from None
     except TypeError as exc:
         raise ConfigError(f"model.spec: bad arguments ({exc})") from None
+    if not isinstance(net, LIIF):
+        raise ConfigError(f"model.spec: clearzoom trains LIIF models, not {cfg.model.spec.get('name')!r}")
     net.to(device)
     if cfg.train.channels_last:
-        net.to(memory_format=torch.channels_last)
+        net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # (missing from torch's stubs)
     opt_cls = torch.optim.AdamW if cfg.optim.name == "adamw" else torch.optim.Adam
-    opt = opt_cls(net.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
-                  weight_decay=cfg.optim.weight_decay)
+    opt = opt_cls(
+        net.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas, weight_decay=cfg.optim.weight_decay
+    )
     return norm, net, opt
 
 
 def _build_data(cfg: TrainConfig, d: Dist) -> tuple[PatchSampler, ValidationSet | None]:
     files = list_images(cfg.data.train)
     train_files, val_files = split_files(files, cfg.data.val_every)
-    store = ImageStore(train_files, cache=cfg.data.cache, predownscale=cfg.data.predownscale,
-                       predownscale_formats=cfg.data.predownscale_formats,
-                       min_side=cfg.data.min_side)
+    store = ImageStore(
+        train_files,
+        cache=cfg.data.cache,
+        predownscale=cfg.data.predownscale,
+        predownscale_formats=cfg.data.predownscale_formats,
+        min_side=cfg.data.min_side,
+    )
     if len(store) == 0:
         raise ConfigError(f"data.train: none of the {len(train_files)} training images is usable")
-    sampler = PatchSampler(store, cfg.data, cfg.degrade, seed=cfg.seed, rank=d.rank,
-                           world_size=d.world)
+    sampler = PatchSampler(store, cfg.data, cfg.degrade, seed=cfg.seed, rank=d.rank, world_size=d.world)
     val = ValidationSet(val_files, cfg.validate, cfg.data.val_max) if d.main else None
     if val is not None:
-        log.info("%d training images (%d skipped, %.0f MB cached), %d validation crops",
-                 len(store), len(store.skipped), store.nbytes / 1e6, val.num_images)
+        log.info(
+            "%d training images (%d skipped, %.0f MB cached), %d validation crops",
+            len(store),
+            len(store.skipped),
+            store.nbytes / 1e6,
+            val.num_images,
+        )
     return sampler, val
 
 

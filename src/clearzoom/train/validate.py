@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..coords import size_hw
 from ..data.degrade import quantize
 from ..eval.protocol import bicubic_up, load_rgb, make_lr, psnr_protocol, render_full
 from ..inference.engine import RenderOptions
@@ -44,7 +45,7 @@ class ValidationSet:
     """Validation crops with their LR inputs and bicubic baselines, prepared once."""
 
     def __init__(self, files: list[Path], cfg: ValidateConfig, max_images: int):
-        crops = []
+        crops: list[torch.Tensor] = []
         for path in files:
             if len(crops) >= max_images:
                 break
@@ -57,7 +58,7 @@ class ValidationSet:
             if min(h, w) < cfg.crop:
                 continue
             y, x = (h - cfg.crop) // 2, (w - cfg.crop) // 2
-            crops.append(img[:, y:y + cfg.crop, x:x + cfg.crop].contiguous())
+            crops.append(img[:, y : y + cfg.crop, x : x + cfg.crop].contiguous())
         self.num_images = len(crops)
         self.cases: list[_Case] = []
         for scale in cfg.scales:
@@ -65,10 +66,15 @@ class ValidationSet:
                 pairs = [make_lr(hr, scale, q) for hr in crops]
                 hrs = [p[0] for p in pairs]
                 lrs = [p[1] for p in pairs]
-                bic = [psnr_protocol(quantize(bicubic_up(lr, tuple(hr.shape[-2:]))), hr, scale)
-                       for lr, hr in zip(lrs, hrs)]
-                self.cases.append(_Case(case_key(scale, q), scale, q, lrs, hrs,
-                                        float(np.mean(bic)) if bic else float("nan")))
+                bic = [
+                    psnr_protocol(quantize(bicubic_up(lr, size_hw(hr))), hr, scale)
+                    for lr, hr in zip(lrs, hrs)
+                ]
+                self.cases.append(
+                    _Case(
+                        case_key(scale, q), scale, q, lrs, hrs, float(np.mean(bic)) if bic else float("nan")
+                    )
+                )
 
     def bicubic(self) -> dict[str, float]:
         return {c.key: c.bicubic_psnr for c in self.cases}
@@ -81,8 +87,7 @@ class ValidationSet:
         for case in self.cases:
             ps = []
             for lr, hr in zip(case.lrs, case.hrs):
-                sr = quantize(render_full(model, lr, tuple(hr.shape[-2:]), options,
-                                          jpeg_quality=case.quality))
+                sr = quantize(render_full(model, lr, size_hw(hr), options, jpeg_quality=case.quality))
                 ps.append(psnr_protocol(sr, hr, case.scale))
                 l1s.append(float((sr - hr).abs().mean()))
             out[case.key] = float(np.mean(ps)) if ps else float("nan")

@@ -33,8 +33,9 @@ try:
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException as StarletteHTTPException
 except ImportError as exc:  # pragma: no cover - exercised by the CLI's message
-    raise ImportError("the web app needs the 'web' extra: pip install 'clearzoom[web]' "
-                      f"(missing: {exc.name})") from None
+    raise ImportError(
+        f"the web app needs the 'web' extra: pip install 'clearzoom[web]' (missing: {exc.name})"
+    ) from None
 
 from .._version import __version__
 from ..models.model import Model
@@ -64,9 +65,14 @@ def create_app(cfg: WebConfig | None = None, model: Model | None = None) -> Fast
         svc.jobs.shutdown()
 
     # no /docs: Swagger UI would load its scripts from a CDN; the OpenAPI document is local
-    app = FastAPI(title="clearzoom", version=__version__, lifespan=lifespan, docs_url=None,
-                  redoc_url=None,
-                  description="Restore and magnify compressed images; deep zoom rendered on demand.")
+    app = FastAPI(
+        title="clearzoom",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Restore and magnify compressed images; deep zoom rendered on demand.",
+    )
     app.state.service = svc
     _errors(app, cfg)
     _page(app, svc, cfg)
@@ -91,17 +97,24 @@ def _errors(app: FastAPI, cfg: WebConfig) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid request')}"},
-                            status_code=422)
+        return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=422)
 
     @app.middleware("http")
     async def _limit_upload(request: Request, call_next):
         length = request.headers.get("content-length")
-        if request.method == "POST" and length and length.isdigit() \
-                and int(length) > cfg.max_upload_bytes + 64 * 1024:
-            return JSONResponse({"error": f"upload of {int(length) / MB:.1f} MB is over the "
-                                          f"{cfg.max_upload_bytes / MB:.0f} MB limit"},
-                                status_code=413)
+        if (
+            request.method == "POST"
+            and length
+            and length.isdigit()
+            and int(length) > cfg.max_upload_bytes + 64 * 1024
+        ):
+            return JSONResponse(
+                {
+                    "error": f"upload of {int(length) / MB:.1f} MB is over the "
+                    f"{cfg.max_upload_bytes / MB:.0f} MB limit"
+                },
+                status_code=413,
+            )
         return await call_next(request)
 
 
@@ -118,13 +131,14 @@ def _page(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
     if osd is not None:
         app.mount("/vendor/openseadragon", StaticFiles(directory=str(osd)), name="openseadragon")
     else:
-        log.warning("OpenSeadragon not found (run scripts/setup.sh, which runs npm ci): "
-                    "the page works without its deep-zoom viewer")
+        log.warning(
+            "OpenSeadragon not found (run scripts/setup.sh, which runs npm ci): "
+            "the page works without its deep-zoom viewer"
+        )
 
     @app.get("/api/health")
     def health():
-        return {"status": "ok", "model": svc.model.name, "images": len(svc.images),
-                "viewer": osd is not None}
+        return {"status": "ok", "model": svc.model.name, "images": len(svc.images), "viewer": osd is not None}
 
 
 def _images(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
@@ -168,8 +182,7 @@ def _images(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
         except ValueError as exc:
             raise ApiError(404, str(exc)) from None
         data = svc.tile(e, level, col, row, fmt)
-        return Response(data, media_type=f"image/{fmt}",
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return Response(data, media_type=f"image/{fmt}", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.get("/api/images/{image_id}/input.png", summary="The input as an 8-bit RGB PNG")
     def input_png(image_id: str):
@@ -213,10 +226,15 @@ def _jobs(app: FastAPI, svc: Service) -> None:
         job = find(job_id)
         if job.state != "done":
             raise ApiError(409, f"job {job_id} is {job.state}, not done")
-        return Response(job.result, media_type=job.media_type,
-                        headers={"Content-Disposition": f'attachment; filename="{job.filename}"'})
+        return Response(
+            job.result,
+            media_type=job.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{job.filename}"'},
+        )
 
     @app.delete("/api/jobs/{job_id}", summary="Cancel a job")
     def cancel_job(job_id: str):
         find(job_id)
-        return svc.jobs.cancel(job_id).to_dict()
+        cancelled = svc.jobs.cancel(job_id)
+        assert cancelled is not None  # find() has just seen it; jobs are only trimmed when done
+        return cancelled.to_dict()

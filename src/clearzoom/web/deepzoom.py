@@ -59,6 +59,8 @@ class Pyramid:
 
     def dzi(self, fmt: str = "png") -> str:
         fw, fh = self.full_size
-        return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                f'<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" TileSize="{self.tile}" '
-                f'Overlap="0" Format="{fmt}"><Size Width="{fw}" Height="{fh}"/></Image>\n')
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" TileSize="{self.tile}" '
+            f'Overlap="0" Format="{fmt}"><Size Width="{fw}" Height="{fh}"/></Image>\n'
+        )

@@ -38,11 +38,17 @@ class Job:
     cancel_event: threading.Event = field(default_factory=threading.Event)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "image_id": self.image_id, "state": self.state,
-                "progress": round(self.progress, 4), "error": self.error, "params": self.params,
-                "seconds": self.seconds,
-                "result_url": f"/api/jobs/{self.id}/result" if self.state == "done" else None,
-                "filename": self.filename if self.state == "done" else None}
+        return {
+            "id": self.id,
+            "image_id": self.image_id,
+            "state": self.state,
+            "progress": round(self.progress, 4),
+            "error": self.error,
+            "params": self.params,
+            "seconds": self.seconds,
+            "result_url": f"/api/jobs/{self.id}/result" if self.state == "done" else None,
+            "filename": self.filename if self.state == "done" else None,
+        }
 
 
 class JobManager:
@@ -54,8 +60,12 @@ class JobManager:
         self._lock = threading.Lock()
         self.max_jobs = max_jobs
 
-    def submit(self, image_id: str, params: dict[str, Any],
-               work: Callable[[Job, Callable[[float], None]], tuple[bytes, str, str]]) -> Job:
+    def submit(
+        self,
+        image_id: str,
+        params: dict[str, Any],
+        work: Callable[[Job, Callable[[float], None]], tuple[bytes, str, str]],
+    ) -> Job:
         """Queue ``work(job, progress)``, which returns ``(bytes, media_type, filename)``."""
         job = Job(new_id(), image_id, params)
         with self._lock:

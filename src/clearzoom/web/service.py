@@ -109,8 +109,11 @@ class Service:
         if not data:
             raise ApiError(400, "empty upload: send an image file in the multipart field 'file'")
         if len(data) > self.cfg.max_upload_bytes:
-            raise ApiError(413, f"upload of {len(data) / MB:.1f} MB is over the "
-                                f"{self.cfg.max_upload_bytes / MB:.0f} MB limit")
+            raise ApiError(
+                413,
+                f"upload of {len(data) / MB:.1f} MB is over the "
+                f"{self.cfg.max_upload_bytes / MB:.0f} MB limit",
+            )
         try:
             with Image.open(io.BytesIO(data)) as probe:
                 fmt, (w, h) = probe.format, probe.size
@@ -121,8 +124,10 @@ class Service:
         if fmt not in ACCEPTED_FORMATS:
             raise ApiError(415, f"{fmt} images are not accepted (use {', '.join(sorted(ACCEPTED_FORMATS))})")
         if w * h > self.cfg.max_pixels:
-            raise ApiError(413, f"image is {w}x{h} ({w * h / 1e6:.1f} MP); the limit is "
-                                f"{self.cfg.max_pixels / 1e6:.1f} MP")
+            raise ApiError(
+                413,
+                f"image is {w}x{h} ({w * h / 1e6:.1f} MP); the limit is {self.cfg.max_pixels / 1e6:.1f} MP",
+            )
         try:
             image, meta = imageio.read_image(data)  # from memory: no temporary file
             analysis = analyze_image(data)
@@ -132,9 +137,16 @@ class Service:
         rgb = Image.fromarray(imageio.to_uint8(planes.color.permute(1, 2, 0)))
         a = analysis.to_dict()
         a["task_x4"] = describe_task(analysis, (analysis.width * 4, analysis.height * 4))
-        entry = ImageEntry(id=new_id(), name=_safe_name(name), image=image, meta=meta, rgb=rgb,
-                           color=planes.color, analysis=a,
-                           pyramid=Pyramid(rgb.width, rgb.height, zoom=self.cfg.zoom))
+        entry = ImageEntry(
+            id=new_id(),
+            name=_safe_name(name),
+            image=image,
+            meta=meta,
+            rgb=rgb,
+            color=planes.color,
+            analysis=a,
+            pyramid=Pyramid(rgb.width, rgb.height, zoom=self.cfg.zoom),
+        )
         self.images.add(entry)
         return entry
 
@@ -147,13 +159,25 @@ class Service:
     def info(self, e: ImageEntry) -> dict:
         p = e.pyramid
         fw, fh = p.full_size
-        return {"id": e.id, "name": e.name, "width": e.rgb.width, "height": e.rgb.height,
-                "analysis": e.analysis, "model": self.model.name,
-                "deepzoom": {"dzi": f"/api/images/{e.id}.dzi", "zoom": p.zoom, "width": fw,
-                             "height": fh, "tile": p.tile, "max_level": p.max_level,
-                             "first_model_level": next(
-                                 (lv for lv in range(p.max_level + 1) if p.rendered_by_model(lv)),
-                                 None)}}
+        return {
+            "id": e.id,
+            "name": e.name,
+            "width": e.rgb.width,
+            "height": e.rgb.height,
+            "analysis": e.analysis,
+            "model": self.model.name,
+            "deepzoom": {
+                "dzi": f"/api/images/{e.id}.dzi",
+                "zoom": p.zoom,
+                "width": fw,
+                "height": fh,
+                "tile": p.tile,
+                "max_level": p.max_level,
+                "first_model_level": next(
+                    (lv for lv in range(p.max_level + 1) if p.rendered_by_model(lv)), None
+                ),
+            },
+        }
 
     # ------------------------------------------------------------------ tiles
     def tile(self, e: ImageEntry, level: int, col: int, row: int, fmt: str) -> bytes:
@@ -169,13 +193,15 @@ class Service:
         lw, lh = p.level_size(level)
         if p.rendered_by_model(level):
             had = e.feat is not None
-            feat = e.features(lambda c: encode_features(self.model, c, options=self.options,
-                                                        jpeg_quality=e.jpeg_quality))
+            feat = e.features(
+                lambda c: encode_features(self.model, c, options=self.options, jpeg_quality=e.jpeg_quality)
+            )
             if not had:  # the latent codes count against the store's budget too
                 self.images.trim(keep=e.id)
             with self._tile_slots:
-                rgb = render_from_features(self.model, feat, e.color, (lh, lw), (y0, x0, h, w),
-                                           options=self.options)
+                rgb = render_from_features(
+                    self.model, feat, e.color, (lh, lw), (y0, x0, h, w), options=self.options
+                )
             img = Image.fromarray(imageio.to_uint8(rgb.permute(1, 2, 0)))
         else:
             img = self.level_image(e, level).crop((x0, y0, x0 + w, y0 + h))
@@ -191,23 +217,34 @@ class Service:
         lw, lh = e.pyramid.level_size(level)
         img = e.levels.get(level)
         if img is None:
-            img = e.rgb if (lw, lh) == e.rgb.size else e.rgb.resize(
-                (lw, lh), Image.Resampling.LANCZOS)
+            img = e.rgb if (lw, lh) == e.rgb.size else e.rgb.resize((lw, lh), Image.Resampling.LANCZOS)
             e.levels[level] = img
         return img
 
     # ------------------------------------------------------------------ jobs
-    def start_job(self, e: ImageEntry, scale: float | None, width: int | None,
-                  height: int | None, fmt: str, tta: bool = False):
+    def start_job(
+        self,
+        e: ImageEntry,
+        scale: float | None,
+        width: int | None,
+        height: int | None,
+        fmt: str,
+        tta: bool = False,
+    ):
         try:
             if scale is not None:
                 if width is not None or height is not None:
                     raise InvalidTargetError("give either scale or width/height, not both")
-                target = resolve_target((e.rgb.height, e.rgb.width), scale=scale,
-                                        max_output_pixels=self.cfg.max_output_pixels)
+                target = resolve_target(
+                    (e.rgb.height, e.rgb.width), scale=scale, max_output_pixels=self.cfg.max_output_pixels
+                )
             elif width is not None or height is not None:
-                target = resolve_target((e.rgb.height, e.rgb.width), width=width, height=height,
-                                        max_output_pixels=self.cfg.max_output_pixels)
+                target = resolve_target(
+                    (e.rgb.height, e.rgb.width),
+                    width=width,
+                    height=height,
+                    max_output_pixels=self.cfg.max_output_pixels,
+                )
             else:
                 raise InvalidTargetError("give a scale, or a width and/or height")
         except InvalidTargetError as exc:
@@ -218,14 +255,21 @@ class Service:
         stem = Path(e.name).stem or "image"
 
         def work(job, progress):
-            out = upscale(e.image, size=(out_w, out_h), model=self.model,
-                          input_quality=e.jpeg_quality,
-                          device=str(self.options.device), precision=self.options.precision,
-                          max_output_pixels=self.cfg.max_output_pixels, tta=tta,
-                          progress=lambda done, total: progress(done / total))
+            out = upscale(
+                e.image,
+                size=(out_w, out_h),
+                model=self.model,
+                input_quality=e.jpeg_quality,
+                device=str(self.options.device),
+                precision=self.options.precision,
+                max_output_pixels=self.cfg.max_output_pixels,
+                tta=tta,
+                progress=lambda done, total: progress(done / total),
+            )
             # 16-bit colour (a uint16 array) stays 16-bit in PNG; encode_image rounds it for JPEG/WebP
-            data = imageio.encode_image(out, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt],
-                                        meta=e.meta, jpeg_quality=95)
+            data = imageio.encode_image(
+                out, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt], meta=e.meta, jpeg_quality=95
+            )
             return data, f"image/{fmt}", f"{stem}-{out_w}x{out_h}.{ext}"
 
         return self.jobs.submit(e.id, params, work)

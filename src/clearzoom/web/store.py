@@ -53,8 +53,11 @@ class ImageEntry:
     @property
     def nbytes(self) -> int:
         n = self.color.numel() * 4 + self.rgb.width * self.rgb.height * 3
-        n += np.asarray(self.image).nbytes if isinstance(self.image, np.ndarray) else \
-            self.image.width * self.image.height * len(self.image.getbands())
+        n += (
+            np.asarray(self.image).nbytes
+            if isinstance(self.image, np.ndarray)
+            else self.image.width * self.image.height * len(self.image.getbands())
+        )
         if self.feat is not None:
             n += self.feat.numel() * 4
         return n
