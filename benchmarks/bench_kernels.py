@@ -1,6 +1,6 @@
 """Micro-benchmarks behind the engine's choices on this CPU (precision, memory format, chunk size).
 
-    .venv/bin/python benchmarks/bench_kernels.py --out benchmarks/results/kernels.json
+    .venv/bin/python -m benchmarks.bench_kernels --out benchmarks/results/kernels.json
 
 * an MLP hidden layer (8192 x 256 @ 256 x 256) in fp32, bf16 autocast and dynamic int8: GFLOPS;
 * the EDSR-baseline encoder on a 266² crop with NCHW vs channels-last input: seconds;
@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from clearzoom.checkpoints import load_model
+from clearzoom.inference.engine import RenderOptions, render_color
+from clearzoom.precision import cpu_has_fast_bf16
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-from clearzoom.checkpoints import load_model  # noqa: E402
-from clearzoom.inference.engine import RenderOptions, render_color  # noqa: E402
-from clearzoom.precision import cpu_has_fast_bf16  # noqa: E402
 
 OFFICIAL = ROOT.parent / "shared" / "fixtures" / "liif-official" / "edsr-baseline-liif-random-seed0.pth"
 

@@ -1,6 +1,6 @@
 """Peak memory (RSS) of a whole `clearzoom upscale` run on large images.
 
-    .venv/bin/python benchmarks/bench_memory.py --out benchmarks/results/memory.json
+    .venv/bin/python -m benchmarks.bench_memory --out benchmarks/results/memory.json
 
 Each case makes a real-photo input of the given size (a Set14 image resized with Lanczos, saved as
 PNG), runs the CLI in a fresh process (decode, model, tiled render, PNG encode) and reads the

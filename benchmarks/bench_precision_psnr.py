@@ -1,6 +1,6 @@
 """PSNR of the default precision against exact fp32, on the default model (Set5/Set14).
 
-    .venv/bin/python benchmarks/bench_precision_psnr.py --out benchmarks/results/precision_psnr.json
+    .venv/bin/python -m benchmarks.bench_precision_psnr --out benchmarks/results/precision_psnr.json
 
 The engine's default CPU precision must stay within 0.05 dB of fp32 (PSNR-Y, LIIF rules). The
 default depends on the CPU (int8 decoder on AVX2, bf16 autocast with native bf16); ``--precision``
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import torch
 
+from clearzoom.checkpoints import load_model
+from clearzoom.eval.protocol import evaluate_image, is_gray, load_rgb
+from clearzoom.inference.engine import RenderOptions
+from clearzoom.models.pretrained import DEFAULT_MODEL
+from clearzoom.precision import cpu_has_fast_bf16, resolve_precision
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-from clearzoom.checkpoints import load_model  # noqa: E402
-from clearzoom.eval.protocol import evaluate_image, is_gray, load_rgb  # noqa: E402
-from clearzoom.inference.engine import RenderOptions  # noqa: E402
-from clearzoom.models.pretrained import DEFAULT_MODEL  # noqa: E402
-from clearzoom.precision import cpu_has_fast_bf16, resolve_precision  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "data" / "bench"
 

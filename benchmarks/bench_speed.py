@@ -1,6 +1,6 @@
 """Inference speed: ms per output megapixel, clearzoom's engine vs the paper-style reference.
 
-    .venv/bin/python benchmarks/bench_speed.py --out benchmarks/results/speed.json
+    .venv/bin/python -m benchmarks.bench_speed --out benchmarks/results/speed.json
 
 For each model, input size (256², 1024²) and scale (×2, ×4, ×8):
 
@@ -27,15 +27,14 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.reference_liif import reference_query_rgb
+from clearzoom.checkpoints import load_model
+from clearzoom.coords import make_coord
+from clearzoom.eval.speed import centred_window, cpu_name
+from clearzoom.inference.engine import RenderOptions, render_color
+from clearzoom.precision import resolve_precision
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT))
-from benchmarks.reference_liif import reference_query_rgb  # noqa: E402
-from clearzoom.checkpoints import load_model  # noqa: E402
-from clearzoom.coords import make_coord  # noqa: E402
-from clearzoom.eval.speed import centred_window, cpu_name  # noqa: E402
-from clearzoom.inference.engine import RenderOptions, render_color  # noqa: E402
-from clearzoom.precision import resolve_precision  # noqa: E402
 
 OFFICIAL = ROOT.parent / "shared" / "fixtures" / "liif-official" / "edsr-baseline-liif-random-seed0.pth"
 

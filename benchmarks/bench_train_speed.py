@@ -1,6 +1,6 @@
 """Training throughput on this CPU: clearzoom's training step vs the paper's, same model and recipe.
 
-    .venv/bin/python benchmarks/bench_train_speed.py --out benchmarks/results/train_speed.json
+    .venv/bin/python -m benchmarks.bench_train_speed --out benchmarks/results/train_speed.json
 
 The paper's model (EDSR-baseline 64x16 + MLP 256x4, unfold, local ensemble, cell decoding) and
 recipe (batch 16, 48x48 LR patches, 2304 queries per patch, L1, Adam), timed per optimiser step
@@ -26,13 +26,10 @@ import argparse
 import json
 import multiprocessing as mp
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def _spec(nf: int, nb: int, hidden: int, skip=None) -> dict:
@@ -86,8 +83,8 @@ def forward_macs(net, patch: int, batch: int, queries: int, straightforward: boo
 def _case(kind: str, recipe: str, threads: int, repeats: int, q: mp.Queue) -> None:
     import torch
     import torch.nn.functional as F
-    from reference_liif import reference_query_rgb
 
+    from benchmarks.reference_liif import reference_query_rgb
     from clearzoom.models import registry
     from clearzoom.train.config import config_from_dict
     from clearzoom.train.data import ImageStore, PatchSampler, list_images
@@ -180,7 +177,7 @@ def run_case(*args) -> dict:
 
 
 def main() -> None:
-    from common import save_results
+    from benchmarks.common import save_results
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", default="1,2")

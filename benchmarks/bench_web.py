@@ -1,6 +1,6 @@
 """Web app latency: upload to first visible tile, and tile render times per zoom level.
 
-    .venv/bin/python benchmarks/bench_web.py --out benchmarks/results/web.json
+    .venv/bin/python -m benchmarks.bench_web --out benchmarks/results/web.json
 
 In-process (FastAPI TestClient, so HTTP parsing is included but not the network), default model
 and precision, on the bundled example (160x90 JPEG) and a 500x480 Set14 photo. For each image:
@@ -16,20 +16,18 @@ import argparse
 import io
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 
 def main() -> None:
     import torch
-    from common import save_results
     from fastapi.testclient import TestClient
     from PIL import Image
 
+    from benchmarks.common import save_results
     from clearzoom.web import WebConfig, create_app
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 
 def save_results(out: str | None, rows: list[dict], **meta) -> None:
@@ -22,7 +21,7 @@ def save_results(out: str | None, rows: list[dict], **meta) -> None:
             **machine_info(),
             **meta,
             "date": datetime.date.today().isoformat(),
-            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+            "command": " ".join([f"python -m benchmarks.{Path(sys.argv[0]).stem}", *sys.argv[1:]]),
         },
         "rows": rows,
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train clearzoom-jpeg-large on a lent GPU in ONE device call (the models issue, item 3):
-#   here:   .venv/bin/python scripts/pack_gpu_data.py          (.gpukit/train, ~11 MB, git-ignored)
+#   here:   .venv/bin/python -m scripts.pack_gpu_data (.gpukit/train, ~11 MB, git-ignored)
 #   device: run(command="bash scripts/gpu_train_large.sh 450", carry=[".gpukit"], timeout_s=590)
 # SECONDS_OF_TRAINING (default 450) is the whole training time, the probe included. The script
 #   1. trains 150 steps (PROBE_STEPS) to measure the step rate (data loading included),
@@ -22,7 +22,7 @@ kit=${GPUKIT:-.gpukit}   # the packed crops (train/) and, to continue, resume.pt
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 cfg=configs/clearzoom-jpeg-large.yaml
 mkdir -p "$out" "$run"
-[[ -d $kit/train ]] || { echo "error: $kit/train missing (scripts/pack_gpu_data.py, carry .gpukit)" >&2; exit 1; }
+[[ -d $kit/train ]] || { echo "error: $kit/train missing (python -m scripts.pack_gpu_data, carry .gpukit)" >&2; exit 1; }
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 
 resume=() first=0

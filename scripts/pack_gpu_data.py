@@ -1,6 +1,6 @@
 """Pack training crops small enough to travel to the device machine (the models issue's GPU item).
 
-    .venv/bin/python scripts/pack_gpu_data.py [--out .gpukit/train] [--side 256] [--budget-mb 12]
+    python -m scripts.pack_gpu_data [--out .gpukit/train] [--side 256] [--budget-mb 12]
 
 The device tool sends the repository (about 51 MB) and at most 64 MiB in all; ``../shared`` does
 not travel. So each training image of ``../shared/data/train`` gives one random ``side`` x
@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from clearzoom.eval.metrics import psnr
+from clearzoom.imageio import find_images
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-from clearzoom.eval.metrics import psnr  # noqa: E402
-from clearzoom.imageio import find_images  # noqa: E402
 
 
 def _tensor(im: Image.Image) -> torch.Tensor:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ if not SHARED.is_dir():  # CI lays shared/ beside the clone; fall back to the wo
     SHARED = Path("/work/shared")
 OFFICIAL = SHARED / "fixtures" / "liif-official"
 BENCH = SHARED / "data" / "bench"
-sys.path.insert(0, str(ROOT))  # for benchmarks.reference_liif
 
 
 def tiny_spec(**liif_args) -> dict:

@@ -43,6 +43,9 @@ class _BenchFile:
     precision: str = bounded("fp32", choices=PRECISIONS)
 
 
+_LISTS = ("data", "scales", "degrade", "methods")  # keys that may be given as "a, b, c"
+
+
 def _as_list(v: Any) -> Any:
     """A comma-separated string as a list (``scales: 2,3,4`` as numbers); anything else as is."""
     if not isinstance(v, str):
@@ -66,7 +69,7 @@ def config_from_yaml(path: str | Path) -> BenchConfig:
         doc = read_yaml(path)
         if not doc.get("data"):
             raise ConfigError("a benchmark definition is a mapping with at least 'data'")
-        spec = build(_BenchFile, {k: _as_list(v) if k != "out" else v for k, v in doc.items()})
+        spec = build(_BenchFile, {k: _as_list(v) if k in _LISTS else v for k, v in doc.items()})
     except ConfigError as exc:
         raise BenchError(f"{path}: {str(exc).removeprefix(f'{path}: ')}") from None
     base = path.parent

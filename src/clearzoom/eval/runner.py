@@ -139,7 +139,7 @@ def _method(
     return lambda lr, hw, q: render_full(model, lr, hw, opts, jpeg_quality=q)
 
 
-def _fingerprint(name: str, precision: str, base: Path = Path(".")) -> str:
+def method_fingerprint(name: str, precision: str, base: Path = Path(".")) -> str:
     """What a method's results depend on besides the data and protocol: for a model, a hash of its
     weights file and the precision; ``""`` for bicubic and Lanczos."""
     source, _ = _parse_method(name, base)
@@ -231,7 +231,7 @@ def markdown_table(summary: list[dict]) -> str:
 def _resume(cfg: BenchConfig, csv_path: Path) -> list[dict]:
     """The rows already measured in ``csv_path``, less those of methods whose weights or precision
     changed since (``methods.json`` records what each method's rows came from)."""
-    prints = {m: _fingerprint(m, cfg.precision, cfg.base) for m in cfg.methods}
+    prints = {m: method_fingerprint(m, cfg.precision, cfg.base) for m in cfg.methods}
     prints_path = cfg.out_dir / "methods.json"
     rows: list[dict] = []
     if csv_path.exists():

@@ -1,6 +1,6 @@
-"""Write docs/models.md (the model card) from the evaluation harness's outputs.
+"""The model card (docs/models.md) and the README's models table, from the benchmarks' outputs.
 
-    .venv/bin/python scripts/make_model_card.py
+    python -m scripts.regen --only card,readme
 
 For each shipped model in ``CARDS``: its facts (from the model file: spec, parameters, provenance),
 its quality tables from ``clearzoom bench quality`` runs (``results.json`` of each folder in
@@ -13,20 +13,18 @@ Nothing here measures anything: rerun the bench commands named in the card to re
 from __future__ import annotations
 
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "scripts"))
-from readme_blocks import replace_block  # noqa: E402
+from clearzoom.checkpoints import load_model
+from clearzoom.eval.published import PUBLISHED
+from clearzoom.eval.runner import psnr_cell
+from clearzoom.models.pretrained import DEFAULT_MODEL, PRETRAINED
 
-from clearzoom.atomic import write_atomic  # noqa: E402
-from clearzoom.checkpoints import load_model  # noqa: E402
-from clearzoom.eval.published import PUBLISHED  # noqa: E402
-from clearzoom.eval.runner import psnr_cell  # noqa: E402
-from clearzoom.models.pretrained import DEFAULT_MODEL, PRETRAINED  # noqa: E402
+from .readme_blocks import GENERATED, with_block
+
+ROOT = Path(__file__).resolve().parents[1]
+HISTORY = "1b415da"  # the last commit holding the finished runs' folders and campaign scripts
 
 
 def jpeg_targets(
@@ -79,7 +77,8 @@ CARDS: dict[str, dict] = {
         "clearzoom bench quality --config benchmarks/quality-models-jpeg.yaml",
         "run": "docs/results/training/clearzoom-jpeg",
         "config": "configs/clearzoom-jpeg.yaml",
-        "train_command": "bash scripts/train_long.sh",
+        "train_command": "clearzoom train --config configs/clearzoom-jpeg.yaml, resumed across "
+        f"sessions by scripts/train_long.sh (in the history at {HISTORY})",
         "data": _TRAIN_DATA,
         "targets": jpeg_targets,
         "targets_note": "What was tried against a target that is not met, and what it would take: "
@@ -94,7 +93,8 @@ CARDS: dict[str, dict] = {
         "clearzoom bench quality --config benchmarks/quality-models-jpeg.yaml",
         "run": "docs/results/training/clearzoom-clean",
         "config": "configs/clearzoom-clean.yaml",
-        "train_command": "bash scripts/train_long.sh",
+        "train_command": "clearzoom train --config configs/clearzoom-clean.yaml, resumed across "
+        f"sessions by scripts/train_long.sh (in the history at {HISTORY})",
         "data": _TRAIN_DATA,
         "limits": [
             "The clean-trained twin of `clearzoom-jpeg` (same architecture, recipe and budget, "
@@ -106,7 +106,8 @@ CARDS: dict[str, dict] = {
         "bench": ["docs/results/bench-clearzoom-small"],
         "bench_command": "clearzoom bench quality --config benchmarks/quality-default.yaml",
         "run": "docs/results/training/clearzoom-small",
-        "train_command": "python scripts/train_first_model.py --minutes 60 --threads 1",
+        "train_command": "python scripts/train_first_model.py --minutes 60 --threads 1 "
+        f"(in the history at {HISTORY})",
         "data": _TRAIN_DATA,
         "limits": [
             "Trained for about an hour on one CPU core: it beats bicubic clearly on clean inputs, "
@@ -140,7 +141,7 @@ def _architecture(spec: dict) -> str:
 
 
 SPEED = "docs/results/speed-models.json"
-SPEED_COMMAND = (  # what wrote SPEED before the records named their command (scripts/ship_long_runs.sh)
+SPEED_COMMAND = (  # what wrote SPEED before the records named their command
     "clearzoom bench speed --model clearzoom-small --sizes 1024 --scales 4 "
     f"--precisions fp32,auto --threads 1,2 --json {SPEED}"
 )
@@ -328,7 +329,7 @@ def card(name: str, info: dict) -> list[str]:
     lines += ["### Training", ""]
     lines += _progress(name, info)
     if (run / "curves.png").exists():
-        lines += [f"![training curves](../{info['run']}/curves.png)", ""]
+        lines += [f"![training curves]({_from_docs(run / 'curves.png')})", ""]
     elif (run / "log.jsonl").exists():
         log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines() if x.strip()]
         lines += [
@@ -371,7 +372,8 @@ def _progress(name: str, info: dict, *, targets: bool = False) -> list[str]:
     lines = [
         f"Recipe `{info['config']}`, trained in the background across sessions by "
         f"`{info['train_command']}`; measured along the way by `python "
-        "scripts/track_long_runs.py`, which appends to `runs/progress.jsonl` (Set5/Set14, "
+        f"scripts/track_long_runs.py` (in the history at {HISTORY}), which appended to "
+        "`docs/results/training/progress.jsonl` (Set5/Set14, "
         "MATLAB-bicubic LR, PSNR-Y gain over bicubic of the same LR, EMA weights, fp32).",
         "",
     ]
@@ -398,7 +400,7 @@ def in_training(name: str, info: dict) -> list[str]:
     """The section of a model that is not shipped yet: its run's progress on Set5/Set14."""
     lines = [f"## {name} (in training, not shipped yet)", ""] + _progress(name, info, targets=True)
     if (ROOT / info["run"] / "curves.png").exists():
-        lines += [f"![training curves](../{info['run']}/curves.png)", ""]
+        lines += [f"![training curves]({_from_docs(ROOT / info['run'] / 'curves.png')})", ""]
     return lines
 
 
@@ -409,7 +411,7 @@ README_ROWS = (
     ("Set5", "jpeg:30", (2, 4), " from JPEG q30 LR"),
     ("Set14", "jpeg:30", (2, 4), " from JPEG q30 LR"),
 )
-_README_BEGIN = "<!-- models-table: generated by scripts/make_model_card.py -->"
+_README_BEGIN = "<!-- models-table: generated by python -m scripts.regen --only readme -->"
 _README_END = "<!-- /models-table -->"
 
 
@@ -440,16 +442,19 @@ def readme_table(rows: list[dict], models: tuple[str, ...] = README_MODELS) -> l
     return out
 
 
-def update_readme(table: list[str], readme: Path = ROOT / "README.md") -> bool:
-    """Replace the table between the README's models-table markers; False if it has none."""
-    return replace_block(readme, _README_BEGIN, _README_END, table)
+def _from_docs(path: Path) -> str:
+    """A link to ``path`` from a page in docs/."""
+    return path.relative_to(ROOT / "docs").as_posix()
 
 
-def main() -> None:
+def render_card() -> str:
+    """The text of docs/models.md."""
     lines = [
+        GENERATED.format(target="card"),
+        "",
         "# Model cards",
         "",
-        "Generated by `python scripts/make_model_card.py` from the benchmark outputs and "
+        "Generated by `python -m scripts.regen --only card` from the benchmark outputs and "
         "training logs named in each section; every number comes from a command given there.",
         "Machine: the project's 2-core AMD EPYC. Its CPU features differ between sessions (AVX2 "
         "only, or AVX-512 with native bf16): each speed cell names them. The quality tables are "
@@ -458,12 +463,10 @@ def main() -> None:
     ]
     for name, info in sorted(CARDS.items(), key=lambda kv: kv[0] != DEFAULT_MODEL):
         lines += card(name, info) if name in PRETRAINED else in_training(name, info)
-    write_atomic(ROOT / "docs" / "models.md", "\n".join(lines))
-    print("wrote docs/models.md")
+    return "\n".join(lines)
+
+
+def readme_models_table(readme: str) -> str:
+    """``readme`` with its models table (between the models-table markers) regenerated."""
     table = readme_table(_load_bench(CARDS[DEFAULT_MODEL]["bench"]))
-    if update_readme(table):
-        print("updated the models table of README.md")
-
-
-if __name__ == "__main__":
-    main()
+    return with_block(readme, _README_BEGIN, _README_END, table)

@@ -1,4 +1,4 @@
-"""The GPU route of the models issue (scripts/pack_gpu_data.py, scripts/gpu_train_large.sh), run on
+"""The GPU route of the models issue (scripts.pack_gpu_data, scripts/gpu_train_large.sh), run on
 the CPU with a tiny model: the one device call must work the first time it is lent."""
 
 import os
@@ -41,7 +41,8 @@ def test_pack_and_one_device_call_on_cpu(tmp_path):
     packed = subprocess.run(
         [
             sys.executable,
-            "scripts/pack_gpu_data.py",
+            "-m",
+            "scripts.pack_gpu_data",
             "--out",
             str(kit / "train"),
             "--side",
