@@ -43,6 +43,8 @@ def test_pack_and_one_device_call_on_cpu(tmp_path):
             sys.executable,
             "-m",
             "scripts.pack_gpu_data",
+            "--data",
+            str(SHARED / "data" / "train"),
             "--out",
             str(kit / "train"),
             "--side",

@@ -40,7 +40,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The network (a registered LIIF spec) and its pixel normalisation."""
+    """The network (a registered LIIF spec), its pixel normalisation, and the weights a new run
+    starts from (``init_from``: a model name or file; a deeper EDSR encoder than the source's
+    gets identity blocks, see :mod:`clearzoom.train.warm_start`)."""
 
     spec: dict = field(
         default_factory=lambda: {
@@ -54,6 +56,7 @@ class ModelConfig:
     normalization: dict = field(
         default_factory=lambda: {"inp_sub": 0.5, "inp_div": 0.5, "gt_sub": 0.5, "gt_div": 0.5}
     )
+    init_from: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from ..atomic import write_atomic
-from ..errors import ConfigError, UnknownModelError
+from ..errors import ClearZoomError, ConfigError, UnknownModelError
 from ..models import registry
 from ..models.configs import Normalization
 from ..models.liif import LIIF
@@ -30,6 +30,7 @@ from .distributed import Dist
 from .logs import RunLog
 from .schedule import lr_at, resolve_train_precision
 from .validate import ValidationSet
+from .warm_start import warm_start
 
 __all__ = ["CHECKPOINT", "Run", "setup_run"]
 
@@ -119,7 +120,7 @@ def setup_run(cfg: TrainConfig, out: Path, resume: Path | None, d: Dist) -> Run:
     if state is not None and state["config"]["model"]["spec"] != cfg.model.spec:
         raise ConfigError(f"--resume {resume}: its model.spec differs from the config's")
     _prepare_out(out, resume, d)
-    norm, net, opt = _build_model(cfg, device)
+    norm, net, opt = _build_model(cfg, device, warm=state is None)
     sampler, val = _build_data(cfg, d)
     run = Run(
         cfg,
@@ -167,9 +168,10 @@ def _prepare_out(out: Path, resume: Path | None, d: Dist) -> None:
 
 
 def _build_model(
-    cfg: TrainConfig,
-    device: torch.device,
+    cfg: TrainConfig, device: torch.device, *, warm: bool
 ) -> tuple[Normalization, LIIF, torch.optim.Optimizer]:
+    """The normalisation, the network (seeded, or warm-started from ``model.init_from`` when
+    ``warm``: a resumed run takes its weights from its checkpoint) and the optimizer."""
     try:
         norm = Normalization.from_dict(cfg.model.normalization)
     except (KeyError, TypeError, ValueError):
@@ -183,6 +185,8 @@ def _build_model(
         raise ConfigError(f"model.spec: bad arguments ({exc})") from None
     if not isinstance(net, LIIF):
         raise ConfigError(f"model.spec: clearzoom trains LIIF models, not {cfg.model.spec.get('name')!r}")
+    if warm and cfg.model.init_from:
+        _warm_start(net, cfg.model.init_from)
     net.to(device)
     if cfg.train.channels_last:
         net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # (missing from torch's stubs)
@@ -191,6 +195,17 @@ def _build_model(
         net.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas, weight_decay=cfg.optim.weight_decay
     )
     return norm, net, opt
+
+
+def _warm_start(net: LIIF, source: str) -> None:
+    from ..checkpoints.loading import load_model
+
+    try:
+        model = load_model(source)
+    except ClearZoomError as exc:
+        raise ConfigError(f"model.init_from: {exc}") from None
+    added = warm_start(net, model.net.state_dict(), model.name)
+    log.info("started from %s%s", model.name, f" with {added} identity encoder block(s)" if added else "")
 
 
 def _build_data(cfg: TrainConfig, d: Dist) -> tuple[PatchSampler, ValidationSet | None]:
