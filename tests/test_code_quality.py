@@ -19,7 +19,7 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 #: the layers of the package, lowest first: a module may import its own layer and those below
 LAYERS = [
-    {"_version", "errors", "coords", "atomic", "trace", "precision", "config"},
+    {"_version", "errors", "_source", "coords", "atomic", "trace", "precision", "config"},
     {"analysis"},
     {"imageio"},
     {"models"},

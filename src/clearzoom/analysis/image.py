@@ -12,14 +12,13 @@ Measured on the stored pixels (before EXIF rotation), so that the 8x8 JPEG grid 
 from __future__ import annotations
 
 import io
-import os
 import struct
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .._source import ImageSource, source_bytes
 from ..errors import InvalidInputError
 from .jpeg import JpegInfo, jpeg_info
 from .signals import blockiness, noise_sigma
@@ -69,15 +68,9 @@ def _bit_depth(im: Image.Image, head: bytes) -> int:
     return {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}.get(im.mode, 8)
 
 
-def analyze_image(source: str | os.PathLike | bytes) -> ImageAnalysis:
+def analyze_image(source: ImageSource) -> ImageAnalysis:
     """Analyse an image file (path or bytes). Raises InvalidInputError if it is not an image."""
-    if isinstance(source, (bytes, bytearray)):
-        data, name = bytes(source), "<bytes>"
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidInputError(f"{path}: no such file")
-        data, name = path.read_bytes(), str(path)
+    data, name = source_bytes(source)
     try:
         im = Image.open(io.BytesIO(data))
         # before loading: Pillow applies a TIFF's orientation (its size already says so) while

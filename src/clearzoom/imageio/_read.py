@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import logging
 import os
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .._source import ImageSource, source_bytes
 from ..analysis.jpeg import jpeg_quality
 from ..errors import InvalidInputError
 from ._deep import TIFF_TEXT_TAGS, is_png16_color, read_png16, read_tiff16
@@ -22,7 +22,7 @@ _TRANSPOSING = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
 def read_image(
-    source: str | os.PathLike | bytes,
+    source: ImageSource,
     *,
     max_pixels: int | None = None,
 ) -> tuple[Image.Image | np.ndarray, ImageMeta]:
@@ -38,13 +38,7 @@ def read_image(
     Raises:
         InvalidInputError: missing, unreadable, truncated, empty, too large or not an image.
     """
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data, name = bytes(source), "<bytes>"
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidInputError(f"{path}: no such file")
-        data, name = path.read_bytes(), str(path)
+    data, name = source_bytes(source)
     try:
         return _decode(data, name, max_pixels)
     except InvalidInputError:
