@@ -11,10 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_atomic
+from ..errors import ConfigError
 
 __all__ = ["RunLog"]
 
 log = logging.getLogger(__name__)
+
+
+def _step_of(row: dict[str, Any]) -> int | None:
+    """The step of a CSV row, None for a row cut short (a run killed mid-write)."""
+    if any(v is None for v in row.values()):
+        return None
+    try:
+        return int(row["step"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class RunLog:
@@ -49,17 +60,14 @@ class RunLog:
             log.debug("TensorBoard not installed; logging to JSONL/CSV only")
 
     def _truncate(self, step: int) -> None:
-        """Drop records written after the checkpoint we resume from (they will be redone)."""
+        """Drop records written after the checkpoint we resume from (they will be redone), and a
+        last line that a killed run left half-written."""
         if self.jsonl.exists():
-            keep = [
-                ln
-                for ln in self.jsonl.read_text().splitlines()
-                if ln.strip() and json.loads(ln)["step"] <= step
-            ]
+            keep = [json.dumps(r) for r in self.records() if r["step"] <= step]
             write_atomic(self.jsonl, "".join(ln + "\n" for ln in keep))
         if self.csv.exists():
             rows = list(csv.DictReader(io.StringIO(self.csv.read_text())))
-            self._write_csv([r for r in rows if int(r["step"]) <= step])
+            self._write_csv([r for r in rows if _step_of(r) is not None and _step_of(r) <= step])
 
     def _write_csv(self, rows: list[dict]) -> None:
         buf = io.StringIO()
@@ -84,9 +92,27 @@ class RunLog:
                     self.tb.add_scalar(f"{record['kind']}/{k}", v, record["step"])
 
     def records(self) -> list[dict[str, Any]]:
+        """The JSONL records; a torn last line (a run killed mid-write) is left out with a warning.
+
+        Raises:
+            ConfigError: a line before the last that is not a record (naming the file and line).
+        """
         if not self.jsonl.exists():
             return []
-        return [json.loads(ln) for ln in self.jsonl.read_text().splitlines() if ln.strip()]
+        lines = [(n, ln) for n, ln in enumerate(self.jsonl.read_text().splitlines(), 1) if ln.strip()]
+        out = []
+        for i, (n, ln) in enumerate(lines):
+            try:
+                record = json.loads(ln)
+                if not isinstance(record, dict) or "step" not in record:
+                    raise ValueError("no step")
+            except ValueError:
+                if i == len(lines) - 1:
+                    log.warning("%s:%d: a half-written last record, left out", self.jsonl, n)
+                    continue
+                raise ConfigError(f"{self.jsonl}:{n}: not a log record; fix or delete the line") from None
+            out.append(record)
+        return out
 
     def plot(self) -> None:
         try:
