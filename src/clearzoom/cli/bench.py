@@ -52,11 +52,18 @@ def bench() -> None:
     show_default=True,
     help="Plots (PNG+SVG, needs matplotlib) and crop sheets in the output folder.",
 )
+@click.option(
+    "--perceptual",
+    is_flag=True,
+    help="Also NIQE (no reference; lower is more natural), HaarPSI and GMSD: what eyes see.",
+)
 @click.option("-q", "--quiet", is_flag=True)
 def bench_quality(
-    config_path, data, scales, degrade, methods, out_dir, json_out, precision, figures, quiet
+    config_path, data, scales, degrade, methods, out_dir, json_out, precision, figures, perceptual, quiet
 ) -> None:
-    """PSNR-Y / SSIM / PSNR-B of methods on image folders, by LIIF's benchmark protocol."""
+    """PSNR-Y / SSIM / PSNR-B of methods on image folders, by LIIF's benchmark protocol (and with
+    --perceptual, NIQE, HaarPSI and GMSD)."""
+    import dataclasses
     import json
 
     from tqdm import tqdm
@@ -82,10 +89,13 @@ def bench_quality(
                 methods=tuple(methods.split(",")),
                 out_dir=out_dir,
                 precision=precision,
+                perceptual=perceptual,
             )
         )
     except EXPECTED as exc:
         fail(str(exc) if config_path else "scales must be whole numbers, e.g. 2,3,4")
+    if perceptual and not cfg.perceptual:  # the flag adds the scores to a config's benchmark
+        cfg = dataclasses.replace(cfg, perceptual=True)
     bar = tqdm(unit="img", disable=quiet)
 
     def progress(done: int, total: int) -> None:

@@ -26,6 +26,7 @@ class BenchConfig:
     methods: tuple[str, ...] = ("bicubic",)
     out_dir: Path = Path("bench-results")
     precision: str = "fp32"
+    perceptual: bool = False  # also NIQE, HaarPSI and GMSD (eval/perceptual.py): slower
     extra: dict = field(default_factory=dict)
     #: where relative model-file methods are found (the YAML's folder); their names stay as written
     base: Path = Path(".")
@@ -41,6 +42,7 @@ class _BenchFile:
     methods: tuple[str, ...] = ("bicubic",)
     out: str = "bench-results"
     precision: str = bounded("fp32", choices=PRECISIONS)
+    perceptual: bool = False
 
 
 _LISTS = ("data", "scales", "degrade", "methods")  # keys that may be given as "a, b, c"
@@ -84,6 +86,7 @@ def config_from_yaml(path: str | Path) -> BenchConfig:
         methods=spec.methods,
         out_dir=resolve(spec.out),
         precision=spec.precision,
+        perceptual=spec.perceptual,
         base=base,
     )
 

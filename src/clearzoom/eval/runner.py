@@ -38,6 +38,7 @@ from ..inference.engine import RenderOptions
 from ..precision import resolve_precision
 from .bench_config import BenchConfig, BenchError, parse_degradation
 from .metrics import psnr_b, ssim
+from .perceptual import gmsd, haarpsi, niqe
 from .protocol import (
     bicubic_up,
     is_gray,
@@ -72,7 +73,11 @@ CSV_FIELDS = [
     "seconds",
     "psnr_y_matlab",
     "psnr_rgb_div2k",
+    "niqe",
+    "haarpsi",
+    "gmsd",
 ]
+PERCEPTUAL = ("niqe", "haarpsi", "gmsd")  # measured with ``perceptual`` (eval/perceptual.py)
 
 
 def published_beside(summary: list[dict]) -> str:
@@ -185,9 +190,11 @@ def summarise(rows: list[dict]) -> list[dict]:
     out = []
     for (ds, deg, scale, method), rs in groups.items():
         rec = {"dataset": ds, "degradation": deg, "scale": scale, "method": method}
-        for k in ("psnr_y", "ssim", "psnr_b", "seconds", "psnr_y_matlab", "psnr_rgb_div2k"):
-            if all(r.get(k) not in (None, "") for r in rs):  # older CSVs lack the last two
-                rec[k] = round(float(np.mean([float(r[k]) for r in rs])), 4)
+        for k in ("psnr_y", "ssim", "psnr_b", "seconds", "psnr_y_matlab", "psnr_rgb_div2k", *PERCEPTUAL):
+            if all(r.get(k) not in (None, "") for r in rs):  # older CSVs lack the later ones
+                vals = [float(r[k]) for r in rs if r[k] != "n/a"]  # NIQE needs 96x96 pixels
+                if vals:
+                    rec[k] = round(float(np.mean(vals)), 4 if k != "haarpsi" else 5)
         rec["images"] = len(rs)
         out.append(rec)
     return out
@@ -218,12 +225,17 @@ def markdown_table(summary: list[dict]) -> str:
         "| PSNR-RGB (DIV2K rule) | s/image |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    fmt = lambda r, k: f"{r[k]:.2f}" if k in r else "-"  # noqa: E731
+    fmt = lambda r, k, d=2: f"{r[k]:.{d}f}" if k in r else "-"  # noqa: E731
+    perceptual = any("haarpsi" in r for r in summary)
+    if perceptual:
+        lines[0] += " NIQE (lower: more natural) | HaarPSI | GMSD |"
+        lines[1] += "---|---|---|"
     for r in summary:
         lines.append(
             f"| {r['dataset']} | {r['degradation']} | x{r['scale']} | {r['method']} | "
             f"{r['psnr_y']:.2f} | {r['ssim']:.4f} | {r['psnr_b']:.2f} | "
             f"{fmt(r, 'psnr_y_matlab')} | {fmt(r, 'psnr_rgb_div2k')} | {r['seconds']:.2f} |"
+            + (f" {fmt(r, 'niqe')} | {fmt(r, 'haarpsi', 4)} | {fmt(r, 'gmsd', 4)} |" if perceptual else "")
         )
     return "\n".join(lines) + "\n"
 
@@ -255,6 +267,48 @@ def _resume(cfg: BenchConfig, csv_path: Path) -> list[dict]:
     return rows
 
 
+def _measure(
+    path: Path,
+    cell: tuple[str, str, int, str],
+    method: Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor],
+    quality: int | None,
+    perceptual: bool,
+) -> dict | None:
+    """One image of a cell: its LR made by the protocol, the method's output, the scores; None
+    (with a warning) for a file that cannot be read."""
+    ds, deg, scale, m = cell
+    try:
+        hr, gray = load_rgb(path), is_gray(path)
+    except (OSError, ValueError, SyntaxError) as exc:
+        log.warning("skipping %s: %s", path, exc)
+        return None
+    hr, lr = make_lr(hr, scale, quality)
+    t = time.perf_counter()
+    sr = quantize(method(lr, size_hw(hr), quality))
+    secs = time.perf_counter() - t
+    y_sr, y_hr = measured_channel(sr, gray), measured_channel(hr, gray)
+    row = {
+        "dataset": ds,
+        "image": path.name,
+        "degradation": deg,
+        "scale": scale,
+        "method": m,
+        "psnr_y": round(psnr_protocol(sr, hr, scale, gray), 4),
+        "ssim": round(ssim(y_sr, y_hr, shave=scale), 5),
+        "psnr_b": round(psnr_b(y_sr, y_hr), 4),
+        "seconds": round(secs, 4),
+        "psnr_y_matlab": round(psnr_matlab(sr, hr, scale, gray), 4),
+        "psnr_rgb_div2k": round(psnr_div2k(sr, hr, scale), 4),
+    }
+    if perceptual:
+        row.update(
+            niqe=round(niqe(sr), 4) if min(size_hw(sr)) >= 96 else "n/a",
+            haarpsi=round(haarpsi(sr, hr), 5),
+            gmsd=round(gmsd(sr, hr), 5),
+        )
+    return row
+
+
 def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Run (or resume) a quality benchmark; returns the summary records."""
     for d in cfg.degradations:
@@ -267,6 +321,9 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = cfg.out_dir / "per_image.csv"
     rows = _resume(cfg, csv_path)
+    if cfg.perceptual:  # cells measured without the perceptual scores are measured again
+        redo = {_cell(r) for r in rows if r.get("niqe") in (None, "")}
+        rows = [r for r in rows if _cell(r) not in redo]
     done = {_cell(r) for r in rows}
     cells = [
         (ds, deg, s, m)
@@ -283,32 +340,9 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
         quality = parse_degradation(deg)
         cell_rows = []
         for path in datasets[ds]:
-            try:
-                hr, gray = load_rgb(path), is_gray(path)
-            except (OSError, ValueError, SyntaxError) as exc:
-                log.warning("skipping %s: %s", path, exc)
-                finished += 1
-                continue
-            hr, lr = make_lr(hr, scale, quality)
-            t = time.perf_counter()
-            sr = quantize(methods[m](lr, size_hw(hr), quality))
-            secs = time.perf_counter() - t
-            y_sr, y_hr = measured_channel(sr, gray), measured_channel(hr, gray)
-            cell_rows.append(
-                {
-                    "dataset": ds,
-                    "image": path.name,
-                    "degradation": deg,
-                    "scale": scale,
-                    "method": m,
-                    "psnr_y": round(psnr_protocol(sr, hr, scale, gray), 4),
-                    "ssim": round(ssim(y_sr, y_hr, shave=scale), 5),
-                    "psnr_b": round(psnr_b(y_sr, y_hr), 4),
-                    "seconds": round(secs, 4),
-                    "psnr_y_matlab": round(psnr_matlab(sr, hr, scale, gray), 4),
-                    "psnr_rgb_div2k": round(psnr_div2k(sr, hr, scale), 4),
-                }
-            )
+            row = _measure(path, (ds, deg, scale, m), methods[m], quality, cfg.perceptual)
+            if row is not None:
+                cell_rows.append(row)
             finished += 1
             if progress:
                 progress(finished, total)
@@ -317,6 +351,8 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
     # rows of cells the config no longer names stay in the CSV, out of the summary
     wanted = {(ds, deg, str(s), m) for ds, deg, s, m in cells}
     summary = summarise([r for r in rows if _cell(r) in wanted])
+    if not summary:
+        raise BenchError("no image could be read: nothing was measured")
     write_atomic(cfg.out_dir / "results.json", json.dumps(summary, indent=1) + "\n")
     write_atomic(
         cfg.out_dir / "summary.md",

@@ -67,7 +67,7 @@ class RunLog:
             write_atomic(self.jsonl, "".join(ln + "\n" for ln in keep))
         if self.csv.exists():
             rows = list(csv.DictReader(io.StringIO(self.csv.read_text())))
-            self._write_csv([r for r in rows if _step_of(r) is not None and _step_of(r) <= step])
+            self._write_csv([r for r in rows if (s := _step_of(r)) is not None and s <= step])
 
     def _write_csv(self, rows: list[dict]) -> None:
         buf = io.StringIO()
