@@ -38,6 +38,7 @@ from ..inference.engine import RenderOptions
 from ..precision import resolve_precision
 from .bench_config import BenchConfig, BenchError, parse_degradation
 from .metrics import psnr_b, ssim
+from .peers import PEERS, peer_fingerprint, peer_method
 from .perceptual import gmsd, haarpsi, niqe
 from .protocol import (
     bicubic_up,
@@ -108,15 +109,17 @@ def _parse_method(name: str, base: Path = Path(".")) -> tuple[str, bool]:
     tta = name.endswith("+tta")
     if tta:
         name = name[: -len("+tta")]
-        if name in ("bicubic", "lanczos"):
+        if name in ("bicubic", "lanczos", *PEERS):
             raise BenchError(f"{name}+tta: self-ensemble is for models, not {name}")
-    if name in ("bicubic", "lanczos"):
+    if name in ("bicubic", "lanczos", *PEERS):
         return name, False
     if name.startswith("clearzoom:"):
         return name.split(":", 1)[1], tta
     source = name if Path(name).is_absolute() else str(base / name)
     if not Path(source).is_file():
-        raise BenchError(f"unknown method {name!r} (use bicubic, lanczos, clearzoom:<model> or a model file)")
+        raise BenchError(
+            f"unknown method {name!r} (use bicubic, lanczos, realesrgan, clearzoom:<model> or a model file)"
+        )
     return source, tta
 
 
@@ -137,6 +140,8 @@ def _method(
             return torch.from_numpy(np.asarray(out).copy()).permute(2, 0, 1).float() / 255
 
         return lanczos
+    if source in PEERS:
+        return peer_method(source)
     from ..checkpoints.loading import load_model
 
     model = load_model(source)
@@ -150,6 +155,8 @@ def method_fingerprint(name: str, precision: str, base: Path = Path(".")) -> str
     source, _ = _parse_method(name, base)
     if source in ("bicubic", "lanczos"):
         return ""
+    if source in PEERS:
+        return peer_fingerprint(source)
     from ..models.pretrained import PRETRAINED
 
     path = PRETRAINED[source].path if source in PRETRAINED else Path(source)
