@@ -8,8 +8,12 @@ dependency (the ``peers`` extra), never one of clearzoom's.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterator
 from importlib import metadata
 
 import numpy as np
@@ -45,8 +49,30 @@ def _realesrgan_x4(lr: torch.Tensor, hw: tuple[int, int], quality: int | None) -
     h, w = lr.shape[-2:]
     if hw != (4 * h, 4 * w):
         raise PeerError(f"realesrgan renders x4 only, not {h}x{w} -> {hw[0]}x{hw[1]}")
-    out = _realesrgan().process_pil(Image.fromarray(to_uint8(lr.permute(1, 2, 0))))
+    with _quiet_native():
+        out = _realesrgan().process_pil(Image.fromarray(to_uint8(lr.permute(1, 2, 0))))
     return torch.from_numpy(np.asarray(out).copy()).permute(2, 0, 1).float() / 255
+
+
+@contextlib.contextmanager
+def _quiet_native() -> Iterator[None]:
+    """File descriptors 1 and 2 to /dev/null for the block: the ncnn wrapper prints its progress
+    there from native code, past sys.stdout and sys.stderr."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                ctypes.CDLL(None).fflush(None)  # what C's stdio still buffers goes to /dev/null too
+    finally:
+        for fd, old in zip((1, 2), saved):
+            os.dup2(old, fd)
+            os.close(old)
 
 
 def peer_method(name: str) -> Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor]:
