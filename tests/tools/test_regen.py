@@ -104,7 +104,7 @@ def test_the_readme_quotes_the_cards_measurements(mc):
     table = mc.readme_table(rows)
     assert len(table) == 2 + len(mc.README_ROWS)  # every row measured for every model
     readme = (ROOT / "README.md").read_text()
-    assert "\n".join(table) in readme, "README is stale: run scripts/make_model_card.py"
+    assert "\n".join(table) in readme, "README is stale: run python -m scripts.regen --only readme"
 
 
 def test_the_readme_table_leaves_out_what_was_not_measured_and_is_replaced_in_place(mc, tmp_path):
@@ -138,7 +138,7 @@ def test_the_readme_quotes_the_committed_explain_report(qe):
     assert lines[0].startswith("> **Task:** JPEG-compressed photo") and len(lines) > 8
     readme = (ROOT / "README.md").read_text()
     assert f"{qe.BEGIN}\n" + "\n".join(lines) + f"\n{qe.END}" in readme, (
-        "README is stale: run scripts/quote_explain_report.py"
+        "README is stale: run python -m scripts.regen --only readme"
     )
 
 
