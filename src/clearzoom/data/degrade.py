@@ -10,7 +10,9 @@ Shared by evaluation and training. Each degradation is a frozen record of its pa
 
 JPEG uses Pillow (libjpeg-turbo) with 4:2:0 chroma subsampling, as cameras and the web do; a
 second, non-aligned pass (shifted by a few pixels, so its 8x8 grid does not line up with the
-first) models re-shared images.
+first) models re-shared images. With ``second_order`` a share of the images goes through the chain
+Real-ESRGAN uses for real photos (Wang et al., ICCV Workshops 2021): blur, resampling, Gaussian or
+Poisson noise (colour or grey), JPEG, and all of it a second time.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ __all__ = [
     "Jpeg",
     "Noise",
     "Pipeline",
+    "PoissonNoise",
+    "Rescale",
     "apply",
     "jpeg_compress",
     "last_jpeg_quality",
@@ -84,14 +88,57 @@ class DoubleJpeg:
 
 @dataclass(frozen=True)
 class Noise:
-    """Additive Gaussian noise of standard deviation ``sigma`` (in [0, 1] units), then 8-bit."""
+    """Additive Gaussian noise of standard deviation ``sigma`` (in [0, 1] units), then 8-bit;
+    ``gray``: the same noise in every channel (luminance noise)."""
 
     sigma: float
     seed: int = 0
+    gray: bool = False
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed)
-        return quantize(x + self.sigma * torch.randn(x.shape, generator=g))
+        shape = (1, *x.shape[1:]) if self.gray else x.shape
+        return quantize(x + self.sigma * torch.randn(shape, generator=g))
+
+
+@dataclass(frozen=True)
+class PoissonNoise:
+    """Shot noise: intensities drawn as Poisson counts of 255 photons per unit, the difference to
+    the image scaled by ``scale``, then 8-bit; ``gray``: drawn once, on the luma, for all channels."""
+
+    scale: float
+    seed: int = 0
+    gray: bool = False
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed)
+        base = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None] if self.gray else x
+        counts = torch.poisson(base.clamp(0, 1) * 255, generator=g)
+        return quantize(x + self.scale * (counts / 255 - base))
+
+
+_MODES = ("area", "bilinear", "bicubic")
+
+
+@dataclass(frozen=True)
+class Rescale:
+    """Resampled to ``factor`` times its size with one interpolation and back with another: the
+    softening (down) or interpolation artifacts (up) of an image resized on its way."""
+
+    factor: float
+    there: str = "area"
+    back: str = "bicubic"
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        size = (max(1, round(h * self.factor)), max(1, round(w * self.factor)))
+
+        def resample(t: torch.Tensor, hw: tuple[int, int], mode: str) -> torch.Tensor:
+            corners = None if mode == "area" else False
+            return F.interpolate(t, size=hw, mode=mode, align_corners=corners)
+
+        y = resample(resample(x[None], size, self.there), (h, w), self.back)
+        return quantize(y[0])
 
 
 @dataclass(frozen=True)
@@ -114,7 +161,7 @@ class Blur:
         return quantize(y[0])
 
 
-Degradation = Jpeg | DoubleJpeg | Noise | Blur
+Degradation = Jpeg | DoubleJpeg | Noise | PoissonNoise | Blur | Rescale
 
 
 def apply(x: torch.Tensor, params: list[Degradation]) -> torch.Tensor:
@@ -145,7 +192,11 @@ class Pipeline:
     """A random degradation recipe. Fractions are probabilities per image.
 
     Order: blur, noise, then JPEG (single or, with ``double_jpeg``, two non-aligned passes).
-    ``clean`` is the share of images left clean (after the 8-bit rounding of the LR).
+    ``clean`` is the share of images left clean (after the 8-bit rounding of the LR). Of the
+    others, ``second_order`` go through two stages of blur (``blur``), resampling by a factor in
+    ``rescale``, noise (``noise``; Poisson for a ``poisson`` share, grey for ``gray_noise``) and
+    JPEG, as Real-ESRGAN's degradation model does. With ``second_order`` 0 the draws are those of
+    the single-stage recipe, so older configs replay unchanged.
     """
 
     clean: float = 0.3
@@ -155,11 +206,18 @@ class Pipeline:
     noise_sigma: tuple[float, float] = (0.0, 0.02)
     blur: float = 0.0
     blur_sigma: tuple[float, float] = (0.2, 1.5)
+    second_order: float = 0.0
+    rescale: tuple[float, float] = (0.5, 1.5)
+    poisson: float = 0.0
+    poisson_scale: tuple[float, float] = (0.05, 2.0)
+    gray_noise: float = 0.0
 
     def sample(self, g: torch.Generator) -> list[Degradation]:
         """Draw one image's degradation parameters from ``g`` (the only source of randomness)."""
         if torch.rand((), generator=g).item() < self.clean:
             return []
+        if self.second_order > 0 and torch.rand((), generator=g).item() < self.second_order:
+            return self._stage(g) + self._stage(g)
         out: list[Degradation] = []
         if torch.rand((), generator=g).item() < self.blur:
             out.append(Blur(round(_uniform(g, *self.blur_sigma), 3)))
@@ -178,4 +236,23 @@ class Pipeline:
             out.append(DoubleJpeg(q, q2, dy, dx))
         else:
             out.append(Jpeg(q))
+        return out
+
+    def _stage(self, g: torch.Generator) -> list[Degradation]:
+        """One stage of the second-order chain: blur, resampling, noise, JPEG."""
+        out: list[Degradation] = []
+        if torch.rand((), generator=g).item() < self.blur:
+            out.append(Blur(round(_uniform(g, *self.blur_sigma), 3)))
+        there, back = (_MODES[int(i)] for i in torch.randint(0, 3, (2,), generator=g))
+        out.append(Rescale(round(_uniform(g, *self.rescale), 3), there, back))
+        if torch.rand((), generator=g).item() < self.noise:
+            poisson = torch.rand((), generator=g).item() < self.poisson
+            gray = torch.rand((), generator=g).item() < self.gray_noise
+            seed = int(torch.randint(0, 2**31 - 1, (), generator=g))
+            if poisson:
+                out.append(PoissonNoise(round(_uniform(g, *self.poisson_scale), 3), seed, gray))
+            else:
+                out.append(Noise(round(_uniform(g, *self.noise_sigma), 4), seed, gray))
+        lo, hi = self.jpeg_quality
+        out.append(Jpeg(int(torch.randint(lo, hi + 1, (), generator=g))))
         return out

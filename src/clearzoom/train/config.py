@@ -89,6 +89,11 @@ class DegradeConfig:
     noise_sigma: tuple[float, float] = (0.0, 0.02)
     blur: float = bounded(0.0, 0, 1)
     blur_sigma: tuple[float, float] = (0.2, 1.5)
+    second_order: float = bounded(0.0, 0, 1)  # Real-ESRGAN's two-stage chain for this share
+    rescale: tuple[float, float] = (0.5, 1.5)  # resampling factors of that chain
+    poisson: float = bounded(0.0, 0, 1)  # share of the noise that is Poisson (shot) noise
+    poisson_scale: tuple[float, float] = (0.05, 2.0)
+    gray_noise: float = bounded(0.0, 0, 1)  # share of the noise that is grey (luminance)
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,8 @@ def _cross_checks(cfg: TrainConfig) -> None:
     lo, hi = dg.jpeg_quality
     if not (lo >= 1 and hi <= 100):
         raise ConfigError(f"degrade.jpeg_quality: must lie in 1..100, got {[lo, hi]}")
+    if dg.rescale[0] <= 0 or dg.poisson_scale[0] < 0:
+        raise ConfigError("degrade.rescale must be > 0 and degrade.poisson_scale >= 0")
     for s in v.scales:
         if s < 1:
             raise ConfigError(f"validate.scales: must be >= 1, got {s}")

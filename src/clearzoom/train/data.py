@@ -201,6 +201,11 @@ class PatchSampler:
             noise_sigma=degrade.noise_sigma,
             blur=degrade.blur,
             blur_sigma=degrade.blur_sigma,
+            second_order=degrade.second_order,
+            rescale=degrade.rescale,
+            poisson=degrade.poisson,
+            poisson_scale=degrade.poisson_scale,
+            gray_noise=degrade.gray_noise,
         )
         self.store = store
         self.seed, self.rank = seed, rank
