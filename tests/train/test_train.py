@@ -174,6 +174,28 @@ def test_sampler_targets_are_the_pixels_at_their_coordinates(tmp_path):
         assert len(set((abs_y - iy.round().long()).tolist())) == 1
 
 
+def test_whole_patches_are_hr_crops_of_one_scale_per_batch(photos):
+    """data.whole_patches: every HR pixel, row-major, so targets and predictions reshape into the
+    HR crops whose MATLAB-bicubic downscale is the (clean) input."""
+    from clearzoom.data.degrade import quantize
+    from clearzoom.data.resize import imresize
+
+    cfg = config_from_dict(
+        tiny_raw(photos, data={"whole_patches": True, "augment": True}, degrade={"clean": 1.0})
+    )
+    sampler = PatchSampler(ImageStore(list_images(photos)[:4]), cfg.data, cfg.degrade, seed=5)
+    sides = set()
+    for step in range(4):
+        b = sampler.batch(step)
+        hr = b.as_images(b.gt)
+        side = hr.shape[-1]
+        sides.add(side)
+        assert hr.shape == (8, 3, side, side) and torch.allclose(b.cell, torch.full_like(b.cell, 2 / side))
+        down = quantize(imresize(hr.double(), size=(32, 32)).float())
+        assert torch.equal(down, b.inp)
+    assert len(sides) > 1  # the scale varies from batch to batch
+
+
 def test_batches_depend_only_on_seed_step_and_rank(photos):
     cfg = config_from_dict(tiny_raw(photos))
     store = ImageStore(list_images(photos)[:4])

@@ -73,6 +73,7 @@ class DataConfig:
     patch: int = bounded(48, 8)  # LR patch side
     scale: tuple[float, float] = (1.0, 4.0)  # r ~ U(min, max); HR crop = round(patch * r)
     queries: int = bounded(2304, 1)  # HR pixels sampled per patch (sample_q)
+    whole_patches: bool = False  # every HR pixel of each crop, one scale per batch (for image losses)
     batch: int = bounded(16, 1)  # global batch (split across processes)
     augment: bool = True  # random flips and transpose
     workers: int = bounded(0, 0)  # DataLoader worker processes

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..coords import centers_of
+from ..coords import centers_of, make_coord
 from ..data.degrade import Pipeline, apply, last_jpeg_quality, quantize
 from ..data.resize import imresize
 from ..errors import ConfigError
@@ -166,6 +166,15 @@ class Batch:
     def size(self) -> int:
         return self.inp.shape[0]
 
+    def as_images(self, values: torch.Tensor) -> torch.Tensor:
+        """Whole-patch batches (``data.whole_patches``): ``(B, Q, 3)`` values (the targets or a
+        model's predictions) as ``(B, 3, side, side)`` images, Q = side² in row-major order."""
+        b, q, c = values.shape
+        side = int(round(q**0.5))
+        if side * side != q:
+            raise ValueError(f"{q} queries per example are not a whole square patch")
+        return values.transpose(1, 2).reshape(b, c, side, side)
+
 
 def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
     """The generator every random draw of ``step`` on ``rank`` comes from."""
@@ -227,14 +236,19 @@ class PatchSampler:
 
     def batch(self, step: int) -> Batch:
         g = step_generator(self.seed, step, self.rank)
-        items = [self._example(g) for _ in range(self.per_rank)]
+        r = self._scale(g) if self.data.whole_patches else None  # one scale for the whole batch
+        items = [self._example(g, r) for _ in range(self.per_rank)]
         return Batch(*(torch.stack(t) for t in zip(*items)))
 
-    def _example(self, g: torch.Generator):
+    def _scale(self, g: torch.Generator) -> float:
+        lo, hi = self.data.scale
+        return lo + (hi - lo) * torch.rand((), generator=g).item()
+
+    def _example(self, g: torch.Generator, r: float | None):
         d = self.data
         img = self.store[self.indices[int(torch.randint(len(self.indices), (), generator=g))]]
-        lo, hi = d.scale
-        r = lo + (hi - lo) * torch.rand((), generator=g).item()
+        if r is None:
+            r = self._scale(g)
         side = round(d.patch * r)
         y = int(torch.randint(img.shape[0] - side + 1, (), generator=g))
         x = int(torch.randint(img.shape[1] - side + 1, (), generator=g))
@@ -253,6 +267,10 @@ class PatchSampler:
         lr = apply(lr, params)
         strength = torch.tensor(jpeg_strength(last_jpeg_quality(params)))
         n = side * side
+        if d.whole_patches:  # every HR pixel, row-major: the batch reshapes into images
+            coord = make_coord((side, side))
+            cell = torch.full((n, 2), 2 / side)
+            return lr.contiguous(), coord, cell, hr.reshape(3, -1).t().contiguous(), strength
         if d.queries <= n:
             idx = torch.randperm(n, generator=g)[: d.queries]
         else:
