@@ -30,6 +30,7 @@ __all__ = [
     "DegradeConfig",
     "ModelConfig",
     "OptimConfig",
+    "PerceptualConfig",
     "RunConfig",
     "TrainConfig",
     "ValidateConfig",
@@ -142,6 +143,22 @@ class ValidateConfig:
 
 
 @dataclass(frozen=True)
+class PerceptualConfig:
+    """Perceptual training (the crisp model): a discriminator judges whole HR patches
+    (``data.whole_patches``), and the generator's loss adds, to the pixel L1, the adversarial term,
+    discriminator feature matching and a Fourier-spectrum L1 (:mod:`clearzoom.train.adversarial`),
+    each with its weight."""
+
+    enabled: bool = False
+    width: int = bounded(64, 4)  # the discriminator's first-level channels
+    lr: float = bounded(1e-4, 0, lo_open=True)  # the discriminator's learning rate (Adam)
+    l1: float = bounded(1.0, 0)
+    adversarial: float = bounded(0.1, 0)
+    feature_matching: float = bounded(1.0, 0)
+    frequency: float = bounded(0.0, 0)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     name: str = "run"
     seed: int = 0
@@ -151,6 +168,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: RunConfig = field(default_factory=RunConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
+    perceptual: PerceptualConfig = field(default_factory=PerceptualConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
@@ -194,6 +212,8 @@ def _cross_checks(cfg: TrainConfig) -> None:
         raise ConfigError(f"optim.milestones: must be increasing, got {list(o.milestones)}")
     if not all(0 <= b < 1 for b in o.betas):
         raise ConfigError(f"optim.betas: must lie in [0, 1), got {list(o.betas)}")
+    if cfg.perceptual.enabled and not d.whole_patches:
+        raise ConfigError("perceptual.enabled: needs data.whole_patches (the discriminator sees images)")
     spec = cfg.model.spec
     if not isinstance(spec.get("name"), str) or not isinstance(spec.get("args", {}), dict):
         raise ConfigError("model.spec: expected {name: ..., args: {...}}")

@@ -115,11 +115,15 @@ class _Window:
     data: float = 0.0
     total: float = 0.0
 
-    def add(self, loss: float, data_seconds: float, step_seconds: float) -> None:
+    terms: dict[str, float] = field(default_factory=dict)  # sums of a perceptual run's loss terms
+
+    def add(self, loss: float, data_seconds: float, step_seconds: float, terms: dict[str, float]) -> None:
         self.loss += loss
         self.n += 1
         self.data += data_seconds
         self.total += step_seconds
+        for k, v in terms.items():
+            self.terms[k] = self.terms.get(k, 0.0) + v
 
     def record(self, run: Run, lr_now: float) -> dict[str, Any]:
         rate = self.n * run.cfg.data.batch / self.total
@@ -133,6 +137,7 @@ class _Window:
             "samples_per_s": round(rate, 3),
             "queries_per_s": round(rate * run.cfg.data.queries, 1),
             "data_fraction": round(self.data / self.total, 4),
+            **{k: v / self.n for k, v in self.terms.items()},
         }
 
 
@@ -147,8 +152,10 @@ class _Cadence:
     win: _Window = field(default_factory=_Window)
     last_ckpt: float = field(default_factory=time.perf_counter)
 
-    def after_step(self, run: Run, loss: float, lr_now: float, data_s: float, step_s: float) -> None:
-        self.win.add(loss, data_s, step_s)
+    def after_step(
+        self, run: Run, loss: float, lr_now: float, data_s: float, step_s: float, terms: dict[str, float]
+    ) -> None:
+        self.win.add(loss, data_s, step_s, terms)
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
@@ -195,12 +202,12 @@ def _train(run: Run, end: int, limits: _Limits, progress: bool) -> TrainResult:
             t0, c0 = time.perf_counter(), time.process_time()
             batch = next(it)
             t1 = time.perf_counter()
-            loss, lr_now = train_step(run, batch)
+            loss, lr_now, terms = train_step(run, batch)
             run.step += 1
             t2 = time.perf_counter()
             run.seconds += t2 - t0
             run.cpu_seconds += time.process_time() - c0
-            cadence.after_step(run, loss, lr_now, t1 - t0, t2 - t0)
+            cadence.after_step(run, loss, lr_now, t1 - t0, t2 - t0, terms)
     except KeyboardInterrupt:
         stopped_early = interrupted = True
         if run.d.main:

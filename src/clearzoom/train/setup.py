@@ -23,6 +23,7 @@ from ..models import registry
 from ..models.configs import Normalization
 from ..models.liif import LIIF
 from ..models.model import Model
+from .adversarial import UNetDiscriminator
 from .checkpoint import load_state
 from .config import TrainConfig
 from .data import ImageStore, PatchSampler, list_images, split_files
@@ -57,6 +58,8 @@ class Run:
     log: RunLog | None  # rank 0 only
     scaler: torch.amp.GradScaler | None = None
     ema: dict[str, torch.Tensor] | None = None
+    disc: UNetDiscriminator | None = None  # perceptual training only
+    opt_d: torch.optim.Optimizer | None = None
     resumed: bool = False
     step: int = 0
     seconds: float = 0.0
@@ -73,7 +76,7 @@ class Run:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything :func:`setup_run` needs to continue this run exactly."""
-        return {
+        snap = {
             "config": self.cfg.to_dict(),
             "step": self.step,
             "seconds": self.seconds,
@@ -86,6 +89,10 @@ class Run:
             "rng": {"torch": torch.get_rng_state()},
             "last_validation": self.last_val,
         }
+        if self.disc is not None and self.opt_d is not None:
+            snap["discriminator"] = {k: v.detach().cpu() for k, v in self.disc.state_dict().items()}
+            snap["optimizer_d"] = self.opt_d.state_dict()
+        return snap
 
     def validate(self) -> dict[str, float]:
         """The validation set's measurements of the EMA weights (or the raw ones without EMA)."""
@@ -121,6 +128,9 @@ def setup_run(cfg: TrainConfig, out: Path, resume: Path | None, d: Dist) -> Run:
         raise ConfigError(f"--resume {resume}: its model.spec differs from the config's")
     _prepare_out(out, resume, d)
     norm, net, opt = _build_model(cfg, device, warm=state is None)
+    if cfg.perceptual.enabled and d.world > 1:
+        raise ConfigError("perceptual.enabled: perceptual training runs in one process for now")
+    disc, opt_d = _build_discriminator(cfg, device)
     sampler, val = _build_data(cfg, d)
     run = Run(
         cfg,
@@ -137,6 +147,7 @@ def setup_run(cfg: TrainConfig, out: Path, resume: Path | None, d: Dist) -> Run:
         None,
         scaler=torch.amp.GradScaler("cuda") if precision == "fp16" else None,
     )
+    run.disc, run.opt_d = disc, opt_d
     if state is not None:
         _restore(run, state, resume)
     if cfg.optim.ema > 0:  # from the loaded weights (or the checkpoint's EMA), never from fresh ones
@@ -197,6 +208,17 @@ def _build_model(
     return norm, net, opt
 
 
+def _build_discriminator(
+    cfg: TrainConfig, device: torch.device
+) -> tuple[UNetDiscriminator | None, torch.optim.Optimizer | None]:
+    """The discriminator and its optimizer of a perceptual run (built after the network, so the
+    generator's initial weights do not depend on whether the run is perceptual)."""
+    if not cfg.perceptual.enabled:
+        return None, None
+    disc = UNetDiscriminator(width=cfg.perceptual.width).to(device)
+    return disc, torch.optim.Adam(disc.parameters(), lr=cfg.perceptual.lr, betas=(0.9, 0.99))
+
+
 def _warm_start(net: LIIF, source: str) -> None:
     from ..checkpoints.loading import load_model
 
@@ -242,6 +264,11 @@ def _restore(run: Run, state: dict[str, Any], resume: Path | None) -> None:
     run.step, run.seconds = state["step"], state["seconds"]
     run.last_val = state.get("last_validation")
     run.cpu_seconds = state.get("cpu_seconds", run.seconds)
+    if run.disc is not None and run.opt_d is not None:
+        if not state.get("discriminator"):
+            raise ConfigError(f"--resume {resume}: not a perceptual run's checkpoint (no discriminator)")
+        run.disc.load_state_dict(state["discriminator"])
+        run.opt_d.load_state_dict(state["optimizer_d"])
     run.resumed = True
     if run.d.main:
         log.info("resumed %s at step %d (%.1f min trained)", resume, run.step, run.seconds / 60)
