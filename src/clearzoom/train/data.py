@@ -17,6 +17,7 @@ batches in any worker, in any order.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -202,20 +203,7 @@ class PatchSampler:
         if data.batch % world_size:
             raise ConfigError(f"data.batch: {data.batch} does not split over {world_size} processes")
         self.data = data
-        self.pipeline = Pipeline(
-            clean=degrade.clean,
-            jpeg_quality=degrade.jpeg_quality,
-            double_jpeg=degrade.double_jpeg,
-            noise=degrade.noise,
-            noise_sigma=degrade.noise_sigma,
-            blur=degrade.blur,
-            blur_sigma=degrade.blur_sigma,
-            second_order=degrade.second_order,
-            rescale=degrade.rescale,
-            poisson=degrade.poisson,
-            poisson_scale=degrade.poisson_scale,
-            gray_noise=degrade.gray_noise,
-        )
+        self.pipeline = Pipeline(**dataclasses.asdict(degrade))  # the same fields, by design
         self.store = store
         self.seed, self.rank = seed, rank
         self.per_rank = data.batch // world_size
