@@ -5,6 +5,7 @@ python -m scripts.regen --only figure,screenshot,curves
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -87,12 +88,12 @@ def web_screenshot(out: Path = ROOT / "docs" / "images" / "web.png", zoom: float
     finally:
         srv.should_exit = True
         server.join(timeout=30)  # a server torn down mid-request by the interpreter's exit aborts it
-    save_png(Image.open(shot), out, "screenshot")
+    save_png(Image.open(io.BytesIO(shot)), out, "screenshot")
     return out
 
 
-def _drive_page(sync_playwright, port: int, zoom: float) -> Path:
-    shot = Path(f"/tmp/clearzoom-web-{port}.png")
+def _drive_page(sync_playwright, port: int, zoom: float) -> bytes:
+    """The page driven to the zoomed-in deep-zoom view, as PNG bytes (no file left behind)."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path="/usr/bin/chromium",
@@ -116,6 +117,6 @@ def _drive_page(sync_playwright, port: int, zoom: float) -> Path:
             v.zoomTo({zoom}, new OpenSeadragon.Point(0.30, 0.28), true); }}""")
         page.wait_for_function("clearzoomViewer.world.getItemAt(0).getFullyLoaded()", timeout=120_000)
         page.wait_for_timeout(500)
-        page.screenshot(path=str(shot), full_page=True)
+        shot = page.screenshot(full_page=True)
         browser.close()
     return shot

@@ -82,9 +82,9 @@ def test_yaml_definition_and_published_numbers(tmp_path):
     (tmp_path / "bad.yaml").write_text("data: [x]\nscale: [2]\n")
     with pytest.raises(BenchError, match="unknown config key scale"):
         config_from_yaml(tmp_path / "bad.yaml")
-    (tmp_path / "c.yaml").write_text("data: a, b\nscales: 2,3\nprecision: int8\nout: x\n")
+    (tmp_path / "c.yaml").write_text("data: 2020, b\nscales: 2,3\nprecision: int8\nout: x\n")
     cfg = config_from_yaml(tmp_path / "c.yaml")  # comma lists; a plain string stays one value
-    assert cfg.data == (tmp_path / "a", tmp_path / "b") and cfg.scales == (2, 3)
+    assert cfg.data == (tmp_path / "2020", tmp_path / "b") and cfg.scales == (2, 3)  # a folder named 2020
     assert cfg.precision == "int8" and cfg.out_dir == tmp_path / "x"
     (tmp_path / "d.yaml").write_text("data: [a]\nprecision: fp8\n")
     with pytest.raises(BenchError, match="precision: must be one of"):

@@ -48,12 +48,12 @@ class _BenchFile:
 _LISTS = ("data", "scales", "degrade", "methods")  # keys that may be given as "a, b, c"
 
 
-def _as_list(v: Any) -> Any:
+def _as_list(v: Any, *, numbers: bool = False) -> Any:
     """A comma-separated string as a list (``scales: 2,3,4`` as numbers); anything else as is."""
     if not isinstance(v, str):
         return v
     items = [x.strip() for x in v.split(",")]
-    return [int(x) if x.isdigit() else x for x in items]
+    return [int(x) if numbers and x.isdigit() else x for x in items]
 
 
 def config_from_yaml(path: str | Path) -> BenchConfig:
@@ -71,7 +71,9 @@ def config_from_yaml(path: str | Path) -> BenchConfig:
         doc = read_yaml(path)
         if not doc.get("data"):
             raise ConfigError("a benchmark definition is a mapping with at least 'data'")
-        spec = build(_BenchFile, {k: _as_list(v) if k in _LISTS else v for k, v in doc.items()})
+        spec = build(
+            _BenchFile, {k: _as_list(v, numbers=k == "scales") if k in _LISTS else v for k, v in doc.items()}
+        )
     except ConfigError as exc:
         raise BenchError(f"{path}: {str(exc).removeprefix(f'{path}: ')}") from None
     base = path.parent
