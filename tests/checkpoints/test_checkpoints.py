@@ -101,3 +101,57 @@ def test_default_model_ships_in_the_package():
     assert m.provenance["train_cpu_seconds"] >= 10 * 3600  # the models issue's budget
     twin = load_model("clearzoom-clean")
     assert twin.spec["args"].get("condition") is None and twin.num_parameters < m.num_parameters
+
+
+def _crafted(tmp_path, name, edit):
+    """The default model's weights with its config edited by ``edit(config)``."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from clearzoom.models.pretrained import DEFAULT_MODEL, PRETRAINED
+
+    with safe_open(str(PRETRAINED[DEFAULT_MODEL].path), "pt") as f:
+        config = json.loads(f.metadata()["clearzoom"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    edit(config)
+    path = tmp_path / name
+    save_file(tensors, str(path), metadata={"clearzoom": json.dumps(config)})
+    return path
+
+
+def _encoder_args(config):
+    return config["spec"]["args"]["encoder_spec"]["args"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "error", "message"),
+    [
+        (lambda c: _encoder_args(c).update(n_feats=-3), UnknownModelError, "n_feats = -3 is outside"),
+        (lambda c: _encoder_args(c).update(n_resblocks=10**7), UnknownModelError, "outside 0..4096"),
+        (
+            lambda c: _encoder_args(c).update(n_feats=64),
+            CheckpointError,
+            r"it needs [\d,]+ numbers, the file has",
+        ),
+        (lambda c: _encoder_args(c).update(n_feats="x"), UnknownModelError, "bad arguments"),
+        (lambda c: _encoder_args(c).update(res_scale=float("nan")), UnknownModelError, "not a finite"),
+        (lambda c: c.pop("normalization"), CheckpointError, "needs a 'spec' and a 'normalization'"),
+        (lambda c: c.update(spec=[1]), CheckpointError, "needs a 'spec'"),
+        (lambda c: c["normalization"].update(inp_sub="x"), CheckpointError, "bad normalization"),
+    ],
+)
+def test_crafted_model_files_are_refused_before_any_allocation(tmp_path, edit, error, message):
+    path = _crafted(tmp_path, "crafted.safetensors", edit)
+    with pytest.raises(error, match=message) as caught:
+        load_model(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_text_file_named_safetensors_is_refused(tmp_path):
+    for name, content in (("notes.safetensors", b"hello"), ("torn.safetensors", b"\x10" + b"\0" * 7 + b"{")):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(CheckpointError, match="not a readable"):
+            load_model(path)

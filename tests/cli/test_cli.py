@@ -305,3 +305,26 @@ def test_fit_in_a_box(jpeg, tmp_path):
     assert Image.open(tmp_path / "f.png").size == (300, 225)  # 64x48 in, aspect 4:3 kept
     both = run("upscale", jpeg, "--fit", "300x300", "--scale", "2", "-o", tmp_path / "g.png")
     assert both.exit_code == 2 and "exactly one of" in both.output
+
+
+def test_sigterm_unwinds_and_leaves_no_part_file(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from clearzoom.atomic import atomic_path\n"
+        "from clearzoom.cli.main import exit_on_sigterm\n"
+        "exit_on_sigterm()\n"
+        f"with atomic_path({str(tmp_path / 'out.png')!r}) as tmp:\n"
+        "    tmp.write_bytes(b'half')\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    assert len(list(tmp_path.glob(".out.png.*.part"))) == 1
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -489,9 +490,27 @@ def _perceptual_cfg(photos, **train_keys):
         data={"whole_patches": True, "patch": 16, "scale": [1, 2], "batch": 4},
         train={"steps": 8, "threads": 1, "log_every": 2, **train_keys},
         validate={"every": 1000, "scales": [2], "jpeg_quality": [None], "crop": 96},
-        perceptual={"enabled": True, "width": 8, "frequency": 0.5},
+        perceptual={"enabled": True, "width": 8, "frequency": 0.5, "shift": 8},
     )
     return config_from_dict(raw)
+
+
+def test_the_discriminator_sees_output_and_truth_at_one_random_shift(photos):
+    from clearzoom.train.step import _disc_view
+
+    cfg = _perceptual_cfg(photos)
+    run = SimpleNamespace(cfg=cfg, d=SimpleNamespace(rank=0), step=0)
+    real = torch.arange(2 * 3 * 20 * 20, dtype=torch.float32).reshape(2, 3, 20, 20)
+    offsets = set()
+    for step in range(12):
+        run.step = step
+        fake, seen = _disc_view(run, real + 1, real)
+        assert fake.shape[-2] % 8 == 0 and fake.shape[-1] % 8 == 0
+        assert torch.equal(fake, seen + 1)  # one offset for both
+        first = seen[0, 0, 0, 0].item()
+        offsets.add((int(first) // 20, int(first) % 20))
+        assert torch.equal(_disc_view(run, real, real)[0], seen)  # the step decides it
+    assert len(offsets) > 3 and all(0 <= dy < 8 and 0 <= dx < 8 for dy, dx in offsets)
 
 
 def test_a_perceptual_run_logs_every_term_and_resumes_bit_for_bit(photos, tmp_path):

@@ -30,12 +30,29 @@ def _is_safetensors(path: Path) -> bool:
     return len(head) == 9 and head[8:9] == b"{"  # u64 header length, then the JSON header
 
 
+def _check_size(spec: dict[str, Any], sd: dict[str, torch.Tensor], source: str) -> None:
+    """Refuse a spec whose network holds more numbers than the file's weights before any memory is
+    allocated for it (it is built on the meta device): a crafted spec cannot exhaust memory."""
+    with torch.device("meta"):
+        probe = registry.make(spec)
+    need = sum(t.numel() for t in probe.state_dict().values())
+    have = sum(t.numel() for t in sd.values())
+    if need > have:
+        raise CheckpointError(
+            f"{source}: weights do not match the spec (it needs {need:,} numbers, the file has {have:,})"
+        )
+
+
 def _build(spec: dict[str, Any], sd: dict[str, torch.Tensor], source: str, *, official: bool) -> LIIF:
     if spec.get("name") != "liif":
         raise UnknownModelError(
             f"{source}: clearzoom runs LIIF models; this checkpoint's model is {spec.get('name')!r}"
         )
-    net = registry.make(spec)
+    try:
+        _check_size(spec, sd, source)
+        net = registry.make(spec)
+    except UnknownModelError as exc:
+        raise UnknownModelError(f"{source}: {exc}") from None
     if not isinstance(net, LIIF):  # pragma: no cover - the spec's name was checked above
         raise UnknownModelError(f"{source}: not a LIIF model")
     if official:
@@ -85,7 +102,10 @@ def load_model(
         config, sd = read_native(path)
         spec = config["spec"]
         net = _build(spec, sd, str(path), official=False)
-        norm = Normalization.from_dict(config["normalization"])
+        try:
+            norm = Normalization.from_dict(config["normalization"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: bad normalization in the model config ({exc!r})") from None
         description = description or config.get("description", "")
         provenance = config.get("provenance", {})
     else:

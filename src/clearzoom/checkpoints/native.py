@@ -78,6 +78,9 @@ def read_native(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torc
         config = json.loads(meta[_KEY])
     except json.JSONDecodeError:
         raise CheckpointError(f"{path}: the clearzoom model config is not valid JSON") from None
-    if config.get("format") != FORMAT or "spec" not in config:
-        raise CheckpointError(f"{path}: unknown model format {config.get('format')!r}")
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        found = config.get("format") if isinstance(config, dict) else type(config).__name__
+        raise CheckpointError(f"{path}: unknown model format {found!r}")
+    if not isinstance(config.get("spec"), dict) or not isinstance(config.get("normalization"), dict):
+        raise CheckpointError(f"{path}: the model config needs a 'spec' and a 'normalization' mapping")
     return config, sd

@@ -58,6 +58,10 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
         IndexError,
     ) as exc:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__})") from None
+    except Exception as exc:  # safetensors' own error type
+        if type(exc).__module__.split(".")[0] != "safetensors":  # torch hands some files to it
+            raise
+        raise CheckpointError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0]})") from None
 
 
 def read_official(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -62,6 +62,9 @@ def explain_cmd(
             raise click.UsageError("the report must end in .html, .md or .json")
         if report_path.exists() and not overwrite:
             fail(f"{report_path}: exists (use --overwrite to replace it)")
+        pictures = report_path.with_name(f"{report_path.stem}_files")  # a Markdown report's PNGs
+        if report_path.suffix.lower() == ".md" and pictures.exists() and not overwrite:
+            fail(f"{pictures}: exists (use --overwrite to replace it)")
     try:
         result = explain(
             src,

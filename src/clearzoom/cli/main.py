@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 import click
 
@@ -19,6 +21,19 @@ def main(verbose: int) -> None:
     """Restore and magnify compressed images at any scale (LIIF)."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    exit_on_sigterm()
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, a scheduler, a closing session) unwind like Ctrl-C, with exit status
+    143: temporary ``.part`` files are removed and nothing half-written is left. ``train`` and
+    ``serve`` install their own handlers over this one (a checkpoint; uvicorn's shutdown)."""
+    if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum, frame) -> None:
+    raise SystemExit(128 + signal.SIGTERM)
 
 
 for _command in (upscale, models, convert, explain_cmd, serve, train_cmd, export_cmd, bench):

@@ -11,6 +11,7 @@ file imports no model: no import loop.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -48,9 +49,38 @@ def make(spec: dict[str, Any], args: dict[str, Any] | None = None) -> nn.Module:
     if name not in _REGISTRY:
         raise UnknownModelError(f"unknown model spec name {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     model_args = copy.deepcopy(spec.get("args") or {})
+    if not isinstance(model_args, dict):
+        raise UnknownModelError(f"model {name!r}: its args must be a mapping, got {model_args!r}")
     if args:
         model_args.update(args)
+    _check_sizes(name, model_args)
     try:
         return _REGISTRY[name](**model_args)
-    except TypeError as exc:  # wrong or missing arguments in the spec
-        raise UnknownModelError(f"bad arguments for model {name!r}: {exc}") from None
+    except (TypeError, ValueError, RuntimeError) as exc:  # wrong or missing arguments in the spec
+        raise UnknownModelError(f"bad arguments for model {name!r}: {str(exc).splitlines()[0]}") from None
+
+
+#: the largest integer a spec may hold (channels, blocks, layer widths) and the longest list: a
+#: crafted file must not make the constructor allocate without bound
+MAX_SPEC_INT = 4096
+MAX_SPEC_LIST = 64
+
+
+def _check_sizes(name: str, value: Any, where: str = "") -> None:
+    """Refuse integers outside ``0..MAX_SPEC_INT``, non-finite numbers and over-long lists
+    anywhere in a spec's arguments (nested specs are checked when they are built)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not (isinstance(v, dict) and "name" in v):  # a nested spec: checked by its own make()
+                _check_sizes(name, v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, (list, tuple)):
+        if len(value) > MAX_SPEC_LIST:
+            raise UnknownModelError(
+                f"model {name!r}: {where} has {len(value)} items (at most {MAX_SPEC_LIST})"
+            )
+        for v in value:
+            _check_sizes(name, v, where)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise UnknownModelError(f"model {name!r}: {where} = {value} is not a finite number")
+    elif isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_SPEC_INT:
+        raise UnknownModelError(f"model {name!r}: {where} = {value} is outside 0..{MAX_SPEC_INT}")

@@ -156,6 +156,10 @@ class PerceptualConfig:
     adversarial: float = bounded(0.1, 0)
     feature_matching: float = bounded(1.0, 0)
     frequency: float = bounded(0.0, 0)
+    # Shift output and ground truth together by a random 0..shift-1 pixels (cropped, then
+    # reflect-padded) before the discriminator sees them, so the LR pixel grid does not sit at a
+    # fixed phase of its stride-8 levels. 0: no shift.
+    shift: int = bounded(0, 0)
 
 
 @dataclass(frozen=True)

@@ -177,9 +177,11 @@ class Batch:
         return values.transpose(1, 2).reshape(b, c, side, side)
 
 
-def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
-    """The generator every random draw of ``step`` on ``rank`` comes from."""
-    state = np.random.SeedSequence([seed, step, rank]).generate_state(2, dtype=np.uint32)
+def step_generator(seed: int, step: int, rank: int, stream: int = 0) -> torch.Generator:
+    """The generator every random draw of ``step`` on ``rank`` comes from (the batch's draws are
+    ``stream`` 0; other streams are independent of them, for draws the step itself makes)."""
+    entropy = [seed, step, rank] + ([stream] if stream else [])
+    state = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 

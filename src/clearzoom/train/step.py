@@ -13,6 +13,7 @@ from .adversarial import (
     frequency_loss,
     generator_adversarial_loss,
 )
+from .data import step_generator
 from .schedule import ema_update, lr_at
 from .setup import Run
 
@@ -38,7 +39,7 @@ def train_step(run: Run, batch) -> tuple[float, float, dict[str, float]]:
     loss = F.l1_loss(pred.float(), gt)
     terms: dict[str, float] = {}
     if run.disc is not None:
-        fake, real = _pad8(batch.as_images(pred.float())), _pad8(batch.as_images(gt))
+        fake, real = _disc_view(run, batch.as_images(pred.float()), batch.as_images(gt))
         loss, terms = _generator_loss(run, loss, fake, real)
     run.opt.zero_grad(set_to_none=True)
     scaler = run.scaler
@@ -59,6 +60,18 @@ def train_step(run: Run, batch) -> tuple[float, float, dict[str, float]]:
     if run.disc is not None:
         terms["d_loss"] = _discriminator_step(run, fake.detach(), real)
     return loss.item(), lr_now, terms
+
+
+def _disc_view(run: Run, fake: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the discriminator judges: both images cropped by the same random offset below
+    ``perceptual.shift`` pixels (drawn from the step's own stream, so resumption stays exact),
+    then padded to multiples of 8."""
+    shift = run.cfg.perceptual.shift
+    if shift > 1:
+        g = step_generator(run.cfg.seed, run.step, run.d.rank, stream=1)
+        dy, dx = (int(v) for v in torch.randint(0, shift, (2,), generator=g))
+        fake, real = fake[..., dy:, dx:], real[..., dy:, dx:]
+    return _pad8(fake), _pad8(real)
 
 
 def _pad8(img: torch.Tensor) -> torch.Tensor:
