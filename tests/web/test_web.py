@@ -32,7 +32,7 @@ def _jpeg_bytes(size=(24, 20), quality=40) -> bytes:
 
 def _client(**cfg) -> TestClient:
     base = {"device": "cpu", "precision": "fp32", "max_upload_bytes": 8 << 20}
-    return TestClient(create_app(WebConfig(**{**base, **cfg}), model=MODEL))
+    return TestClient(create_app(WebConfig(**{**base, **cfg}), model=MODEL), base_url="http://127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +274,7 @@ def test_a_jpeg_aware_model_is_told_the_uploads_quality():
     data = _jpeg_bytes(quality=35)
     src = Image.open(io.BytesIO(data)).convert("RGB")
     base = {"device": "cpu", "precision": "fp32", "max_upload_bytes": 8 << 20}
-    with TestClient(create_app(WebConfig(**base), model=cond)) as c:
+    with TestClient(create_app(WebConfig(**base), model=cond), base_url="http://localhost") as c:
         iid = c.post("/api/images", files={"file": ("q.jpg", data, "image/jpeg")}).json()["id"]
         p = Pyramid(24, 20, zoom=32)
         level = p.max_level - 3  # x4 of the input: one tile
@@ -300,7 +300,7 @@ def test_a_best_quality_job_is_the_self_ensemble(tiny_skip_model):
     src = Image.open(io.BytesIO(data)).convert("RGB")
     base = {"device": "cpu", "precision": "fp32", "max_upload_bytes": 8 << 20}
     results = {}
-    with TestClient(create_app(WebConfig(**base), model=tiny_skip_model)) as c:
+    with TestClient(create_app(WebConfig(**base), model=tiny_skip_model), base_url="http://localhost") as c:
         iid = c.post("/api/images", files={"file": ("q.jpg", data, "image/jpeg")}).json()["id"]
         for tta in (False, True):
             job = c.post(f"/api/images/{iid}/jobs", json={"scale": 3, "tta": tta}).json()

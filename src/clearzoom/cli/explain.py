@@ -97,6 +97,13 @@ def explain_cmd(
     help="Address to bind (the default serves this machine only).",
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    help="Also answer requests for this Host name (repeatable; a reverse proxy's name; '*' for any). "
+    "Loopback names and --host are always allowed.",
+)
 @click.option("--model", "model_name", help="Model name or file (default model if omitted).")
 @click.option("--device", default="auto", show_default=True, type=DEVICE_CHOICES)
 @click.option("--precision", default="auto", show_default=True, type=PRECISION_CHOICES)
@@ -109,12 +116,16 @@ def explain_cmd(
     type=click.IntRange(min=16),
     help="Memory for uploaded images and their latent codes (oldest evicted).",
 )
-def serve(host, port, model_name, device, precision, max_upload_mb, max_megapixels, store_mb) -> None:
-    """Run the local web app: upload, restore, compare, and deep zoom to x32."""
-    try:
-        import uvicorn
+def serve(
+    host, port, allow_hosts, model_name, device, precision, max_upload_mb, max_megapixels, store_mb
+) -> None:
+    """Run the local web app: upload, restore, compare, and deep zoom to x32.
 
+    It serves this machine only by default; docs/reliability.md says what exposing it needs."""
+    try:
         from ..web import WebConfig, create_app
+        from ..web.guard import LOOPBACK_HOSTS
+        from ..web.server import serve_app
 
         app = create_app(
             WebConfig(
@@ -124,6 +135,7 @@ def serve(host, port, model_name, device, precision, max_upload_mb, max_megapixe
                 max_upload_bytes=max_upload_mb << 20,
                 max_pixels=int(max_megapixels * 1e6),
                 store_bytes=store_mb << 20,
+                allowed_hosts=(*LOOPBACK_HOSTS, host, *allow_hosts),
             )
         )
     except ImportError as exc:
@@ -135,4 +147,4 @@ def serve(host, port, model_name, device, precision, max_upload_mb, max_megapixe
     except EXPECTED as exc:
         fail(str(exc))
     click.echo(f"clearzoom: http://{host}:{port}/  (API: http://{host}:{port}/openapi.json)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    serve_app(app, host, port)

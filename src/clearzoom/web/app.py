@@ -18,6 +18,7 @@ Errors are JSON ``{"error": "..."}`` with a fitting status code.
 """
 # No ``from __future__ import annotations`` here: FastAPI reads the routes' annotations at runtime.
 
+import asyncio
 import contextlib
 import io
 import logging
@@ -30,7 +31,6 @@ try:
     from fastapi.responses import JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
     from pydantic import BaseModel, Field
-    from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException as StarletteHTTPException
 except ImportError as exc:  # pragma: no cover - exercised by the CLI's message
     raise ImportError(
@@ -39,6 +39,8 @@ except ImportError as exc:  # pragma: no cover - exercised by the CLI's message
 
 from .._version import __version__
 from ..models.model import Model
+from .guard import Guard
+from .queue import Busy, FairQueue
 from .service import MB, ApiError, Service, WebConfig, find_openseadragon, is_id
 
 __all__ = ["create_app"]
@@ -62,7 +64,7 @@ def create_app(cfg: WebConfig | None = None, model: Model | None = None) -> Fast
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
-        svc.jobs.shutdown()
+        svc.close()
 
     # no /docs: Swagger UI would load its scripts from a CDN; the OpenAPI document is local
     app = FastAPI(
@@ -74,6 +76,7 @@ def create_app(cfg: WebConfig | None = None, model: Model | None = None) -> Fast
         description="Restore and magnify compressed images; deep zoom rendered on demand.",
     )
     app.state.service = svc
+    app.add_middleware(Guard, allowed_hosts=cfg.allowed_hosts, body_limit=_body_limit(cfg))
     _errors(app, cfg)
     _page(app, svc, cfg)
     _images(app, svc, cfg)
@@ -81,12 +84,28 @@ def create_app(cfg: WebConfig | None = None, model: Model | None = None) -> Fast
     return app
 
 
+def _body_limit(cfg: WebConfig):
+    """The most bytes a request body may have: an upload's limit (plus the multipart framing) for
+    ``POST /api/images``, 64 kB for every other request (they carry small JSON at most)."""
+
+    def limit(method: str, path: str) -> int:
+        return cfg.max_upload_bytes + 64 * 1024 if (method, path) == ("POST", "/api/images") else 64 * 1024
+
+    return limit
+
+
 def _errors(app: FastAPI, cfg: WebConfig) -> None:
-    """Every error as JSON ``{"error": ...}``; oversized uploads refused from their header."""
+    """Every error as JSON ``{"error": ...}``; a full queue as 503 with ``Retry-After``."""
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy):
+        return JSONResponse(
+            {"error": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -99,31 +118,13 @@ def _errors(app: FastAPI, cfg: WebConfig) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=422)
 
-    @app.middleware("http")
-    async def _limit_upload(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if (
-            request.method == "POST"
-            and length
-            and length.isdigit()
-            and int(length) > cfg.max_upload_bytes + 64 * 1024
-        ):
-            return JSONResponse(
-                {
-                    "error": f"upload of {int(length) / MB:.1f} MB is over the "
-                    f"{cfg.max_upload_bytes / MB:.0f} MB limit"
-                },
-                status_code=413,
-            )
-        return await call_next(request)
-
 
 def _page(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
     """The page, its static files, the deep-zoom viewer and the health check."""
     static = resources.files("clearzoom.web").joinpath("static")
 
     @app.get("/", include_in_schema=False)
-    def index():
+    async def index():  # on the event loop: never waits behind renders
         return Response(static.joinpath("index.html").read_bytes(), media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -137,8 +138,15 @@ def _page(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
         )
 
     @app.get("/api/health")
-    def health():
-        return {"status": "ok", "model": svc.model.name, "images": len(svc.images), "viewer": osd is not None}
+    async def health():  # on the event loop: answers while every render thread is busy
+        return {
+            "status": "ok",
+            "model": svc.model.name,
+            "images": len(svc.images),
+            "viewer": osd is not None,
+            "tiles": svc.render_queue.stats(),
+            "memory": svc.memory(),
+        }
 
 
 def _images(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
@@ -155,15 +163,19 @@ def _images(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
         return b"".join(chunks)
 
     @app.post("/api/images", status_code=201, summary="Upload an image (multipart field 'file')")
-    async def upload(file: UploadFile = File(...)):
+    async def upload(request: Request, file: UploadFile = File(...)):
         data = await read_limited(file)
-        entry = await run_in_threadpool(svc.ingest, data, file.filename)
+        entry = await _queued(
+            request, svc.ingest_queue, _client(request), lambda: svc.ingest(data, file.filename)
+        )
         return svc.info(entry)
 
     @app.post("/api/images/example", status_code=201, summary="Load the bundled example image")
-    async def example():
+    async def example(request: Request):
         data = static.joinpath("example.jpg").read_bytes()
-        entry = await run_in_threadpool(svc.ingest, data, "osprey-small.jpg")
+        entry = await _queued(
+            request, svc.ingest_queue, _client(request), lambda: svc.ingest(data, "osprey-small.jpg")
+        )
         return svc.info(entry)
 
     @app.get("/api/images/{image_id}.dzi", summary="Deep Zoom descriptor")
@@ -172,7 +184,7 @@ def _images(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
         return Response(e.pyramid.dzi("png"), media_type="application/xml")
 
     @app.get("/api/images/{image_id}_files/{level}/{col}_{row}.{fmt}", summary="Deep Zoom tile")
-    def tile(image_id: str, level: int, col: int, row: int, fmt: str):
+    async def tile(request: Request, image_id: str, level: int, col: int, row: int, fmt: str):
         if fmt not in ("png", "jpeg", "jpg"):
             raise ApiError(404, f"tile format {fmt!r}: use png or jpeg")
         fmt = "jpeg" if fmt in ("jpeg", "jpg") else "png"
@@ -181,7 +193,11 @@ def _images(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
             e.pyramid.level_size(level)
         except ValueError as exc:
             raise ApiError(404, str(exc)) from None
-        data = svc.tile(e, level, col, row, fmt)
+        data = svc.cached_tile(e, level, col, row, fmt)
+        if data is None:  # rendered on the tile threads, fairly between images; dropped if the client leaves
+            data = await _queued(
+                request, svc.render_queue, image_id, lambda: svc.tile(e, level, col, row, fmt)
+            )
         return Response(data, media_type=f"image/{fmt}", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.get("/api/images/{image_id}/input.png", summary="The input as an 8-bit RGB PNG")
@@ -200,6 +216,33 @@ def _images(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
         if not (is_id(image_id) and svc.images.delete(image_id)):
             raise ApiError(404, f"no image {image_id!r}")
         return Response(status_code=204)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+async def _queued(request: Request, queue: FairQueue, key, fn):
+    """``fn()`` run on ``queue``'s threads; if the client disconnects while it waits, it is
+    cancelled (never run) and the request ends. A full queue raises :class:`Busy` (503)."""
+    future = queue.submit(key, fn)
+    result = asyncio.wrap_future(future)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({result, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not result.done():
+        future.cancel()
+        result.cancel()
+        raise ApiError(499, "the client went away")
+    return result.result()
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client has closed the connection (the request body is already read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _jobs(app: FastAPI, svc: Service) -> None:
@@ -224,6 +267,8 @@ def _jobs(app: FastAPI, svc: Service) -> None:
     @app.get("/api/jobs/{job_id}/result", summary="Download a finished job's image")
     def job_result(job_id: str):
         job = find(job_id)
+        if job.state == "expired":
+            raise ApiError(410, f"job {job_id}: {job.error}")
         if job.state != "done":
             raise ApiError(409, f"job {job_id} is {job.state}, not done")
         return Response(

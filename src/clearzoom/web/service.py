@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,9 @@ from ..inference.target import resolve_target
 from ..models.model import Model
 from ..precision import resolve_device, resolve_precision
 from .deepzoom import Pyramid
+from .guard import LOOPBACK_HOSTS
 from .jobs import JobManager
+from .queue import FairQueue
 from .store import ImageEntry, ImageStore, LRUBytes, new_id
 
 __all__ = ["ApiError", "MB", "Service", "WebConfig", "find_openseadragon", "is_id"]
@@ -52,7 +53,12 @@ class WebConfig:
     tile_cache_bytes: int = 256 * MB
     zoom: int = 32  # the deep-zoom image is the input magnified this much per side
     workers: int = 1  # upscale jobs run at once
+    max_pending_jobs: int = 8  # jobs queued or running; more are answered 503
+    result_bytes: int = 512 * MB  # finished jobs' images kept for download (part of store_bytes)
     tile_threads: int = 2  # tiles rendered at once
+    tile_queue: int = 64  # tile renders waiting; more are answered 503 (the viewer retries)
+    upload_queue: int = 4  # uploads waiting to be decoded; more are answered 503
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # Host names served ("*": any); see guard.py
     openseadragon_dir: str | None = None  # the viewer's files; found in node_modules when None
 
 
@@ -96,9 +102,28 @@ class Service:
         self.model = model if model is not None else load_model(cfg.model, device=dev)
         self.options = RenderOptions(device=dev, precision=resolve_precision(cfg.precision, dev))
         self.tiles = LRUBytes(cfg.tile_cache_bytes)
-        self.images = ImageStore(cfg.store_bytes, on_evict=self._forget)
-        self.jobs = JobManager(workers=cfg.workers)
-        self._tile_slots = threading.BoundedSemaphore(cfg.tile_threads)
+        self.jobs = JobManager(
+            workers=cfg.workers, max_pending=cfg.max_pending_jobs, max_result_bytes=cfg.result_bytes
+        )
+        # finished jobs' images share the store's budget with the images and their latent codes
+        self.images = ImageStore(cfg.store_bytes, on_evict=self._forget, external=self.jobs.result_bytes)
+        self.render_queue = FairQueue(cfg.tile_threads, cfg.tile_queue, "tile")
+        self.ingest_queue = FairQueue(1, cfg.upload_queue, "upload")
+
+    def close(self) -> None:
+        """Cancel queued work and jobs (the server is shutting down)."""
+        self.render_queue.close()
+        self.ingest_queue.close()
+        self.jobs.shutdown()
+
+    def memory(self) -> dict[str, int]:
+        """What the server holds, in bytes: images with their codes, job results, cached tiles."""
+        return {
+            "images": self.images.total_bytes(),
+            "results": self.jobs.result_bytes(),
+            "tiles": self.tiles.size,
+            "budget": self.cfg.store_bytes + self.cfg.tile_cache_bytes,
+        }
 
     def _forget(self, image_id: str) -> None:
         self.tiles.drop(lambda k: k[0] == image_id)
@@ -126,7 +151,8 @@ class Service:
         if w * h > self.cfg.max_pixels:
             raise ApiError(
                 413,
-                f"image is {w}x{h} ({w * h / 1e6:.1f} MP); the limit is {self.cfg.max_pixels / 1e6:.1f} MP",
+                f"image is {w}x{h} ({w * h / 1e6:.1f} MP); the limit is {self.cfg.max_pixels / 1e6:.1f} MP "
+                "(clearzoom serve --max-megapixels N raises it)",
             )
         try:
             image, meta = imageio.read_image(data)  # from memory: no temporary file
@@ -180,6 +206,9 @@ class Service:
         }
 
     # ------------------------------------------------------------------ tiles
+    def cached_tile(self, e: ImageEntry, level: int, col: int, row: int, fmt: str) -> bytes | None:
+        return self.tiles.get((e.id, level, col, row, fmt))
+
     def tile(self, e: ImageEntry, level: int, col: int, row: int, fmt: str) -> bytes:
         key = (e.id, level, col, row, fmt)
         cached = self.tiles.get(key)
@@ -192,16 +221,14 @@ class Service:
             raise ApiError(404, str(exc)) from None
         lw, lh = p.level_size(level)
         if p.rendered_by_model(level):
-            had = e.feat is not None
+            if e.feat is None:  # room for the latent codes is made before they are computed
+                self.images.trim(keep=e.id, reserve=self.feature_bytes(e))
             feat = e.features(
                 lambda c: encode_features(self.model, c, options=self.options, jpeg_quality=e.jpeg_quality)
             )
-            if not had:  # the latent codes count against the store's budget too
-                self.images.trim(keep=e.id)
-            with self._tile_slots:
-                rgb = render_from_features(
-                    self.model, feat, e.color, (lh, lw), (y0, x0, h, w), options=self.options
-                )
+            rgb = render_from_features(
+                self.model, feat, e.color, (lh, lw), (y0, x0, h, w), options=self.options
+            )
             img = Image.fromarray(imageio.to_uint8(rgb.permute(1, 2, 0)))
         else:
             img = self.level_image(e, level).crop((x0, y0, x0 + w, y0 + h))
@@ -210,6 +237,10 @@ class Service:
         data = buf.getvalue()
         self.tiles.put(key, data)
         return data
+
+    def feature_bytes(self, e: ImageEntry) -> int:
+        """The size of ``e``'s latent codes (float32, the encoder's channels per input pixel)."""
+        return e.color.shape[-2] * e.color.shape[-1] * self.model.net.encoder.out_dim * 4
 
     @staticmethod
     def level_image(e: ImageEntry, level: int) -> Image.Image:
@@ -270,6 +301,7 @@ class Service:
             data = imageio.encode_image(
                 out, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt], meta=e.meta, jpeg_quality=95
             )
+            self.images.trim(keep=e.id, reserve=len(data))  # the result shares the store's budget
             return data, f"image/{fmt}", f"{stem}-{out_w}x{out_h}.{ext}"
 
         return self.jobs.submit(e.id, params, work)

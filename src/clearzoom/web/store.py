@@ -24,8 +24,19 @@ from .deepzoom import Pyramid
 __all__ = ["ImageEntry", "ImageStore", "LRUBytes", "new_id"]
 
 
+#: bytes counted for each stored image beyond its arrays: the analysis, the Python objects, the
+#: allocator's slack (measured: about 40 kB for a 24x20 upload, so 64 kB is on the safe side)
+ENTRY_OVERHEAD = 64 * 1024
+
+
 def new_id() -> str:
     return secrets.token_hex(16)
+
+
+def _pil_bytes(img: Image.Image) -> int:
+    """The pixel buffer of a PIL image (16-bit and float modes count 2 and 4 bytes per band)."""
+    per_band = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}.get(img.mode, 1)
+    return img.width * img.height * len(img.getbands()) * per_band
 
 
 @dataclass
@@ -52,14 +63,13 @@ class ImageEntry:
 
     @property
     def nbytes(self) -> int:
-        n = self.color.numel() * 4 + self.rgb.width * self.rgb.height * 3
-        n += (
-            np.asarray(self.image).nbytes
-            if isinstance(self.image, np.ndarray)
-            else self.image.width * self.image.height * len(self.image.getbands())
-        )
+        """Every array the entry holds (pixels as read, 8-bit copy, model input, resampled levels,
+        latent codes), plus a fixed overhead so that tiny images are not counted as free."""
+        n = ENTRY_OVERHEAD + self.color.numel() * self.color.element_size() + _pil_bytes(self.rgb)
+        n += self.image.nbytes if isinstance(self.image, np.ndarray) else _pil_bytes(self.image)
+        n += sum(_pil_bytes(img) for img in list(self.levels.values()))
         if self.feat is not None:
-            n += self.feat.numel() * 4
+            n += self.feat.numel() * self.feat.element_size()
         return n
 
     def features(self, compute: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -73,8 +83,15 @@ class ImageEntry:
 class ImageStore:
     """Images by id, at most ``max_bytes`` in all (least recently used dropped first)."""
 
-    def __init__(self, max_bytes: int, on_evict: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        max_bytes: int,
+        on_evict: Callable[[str], None] | None = None,
+        external: Callable[[], int] | None = None,
+    ):
+        """``external()``: bytes held elsewhere that share this budget (finished jobs' images)."""
         self.max_bytes = max_bytes
+        self._external = external or (lambda: 0)
         self._items: OrderedDict[str, ImageEntry] = OrderedDict()
         self._lock = threading.Lock()
         self._on_evict = on_evict
@@ -102,11 +119,13 @@ class ImageStore:
         with self._lock:
             return sum(e.nbytes for e in self._items.values())
 
-    def trim(self, keep: str | None = None) -> None:
-        """Drop least recently used images until the store fits its budget (never ``keep``)."""
+    def trim(self, keep: str | None = None, reserve: int = 0) -> None:
+        """Drop least recently used images (never ``keep``) until the store, with ``reserve``
+        more bytes about to be added, fits its budget."""
         dropped = []
         with self._lock:
-            while sum(e.nbytes for e in self._items.values()) > self.max_bytes:
+            room = self.max_bytes - reserve - self._external()
+            while sum(e.nbytes for e in self._items.values()) > room:
                 victim = next((k for k in self._items if k != keep), None)
                 if victim is None:
                     break

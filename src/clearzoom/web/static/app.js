@@ -48,7 +48,7 @@ function show(info) {
 function openViewer(info) {
   $("zoom").hidden = false;
   $("zoom-max").textContent = info.deepzoom.zoom;
-  if (window.osdMissing || typeof OpenSeadragon === "undefined") {
+  if (typeof OpenSeadragon === "undefined") {
     $("viewer-note").textContent = "The deep-zoom viewer (OpenSeadragon) is not installed: run scripts/setup.sh. Tiles are still served at " + info.deepzoom.dzi;
     return;
   }
@@ -56,6 +56,9 @@ function openViewer(info) {
   viewer = OpenSeadragon({
     id: "viewer", prefixUrl: "/vendor/openseadragon/images/", tileSources: info.deepzoom.dzi,
     showNavigator: true, maxZoomPixelRatio: 1.0, visibilityRatio: 0.5, crossOriginPolicy: false,
+    // the server renders a few tiles at a time and answers 503 when its queue is full: ask for a
+    // few at once (visible ones first) and retry the refused ones
+    imageLoaderLimit: 6, tileRetryMax: 8, tileRetryDelay: 2000, timeout: 120000,
   });
   window.clearzoomViewer = viewer;
   $("viewer-note").textContent = "Levels above the input's own resolution (level " + info.deepzoom.first_model_level + " and up) are rendered by the model on demand.";
