@@ -229,3 +229,17 @@ def test_slow_half_open_connections_do_not_lock_others_out(real_server):
             closed += 1
         s.close()
     assert closed == len(slow)
+
+
+# ----------------------------------------------------------------------------- soak
+@pytest.mark.parametrize(
+    "seconds",
+    [15, pytest.param(180, marks=pytest.mark.slow)],  # the slow one is issue 27's bar in full
+)
+def test_a_mixed_soak_with_tile_bursts_holds(seconds):
+    from benchmarks.bench_web_soak import check, soak
+
+    result = soak(seconds, rate=5, burst=30, burst_every=min(20, seconds / 2), store_mb=256, model=None)
+    assert check(result) == [], result
+    served = sum(r["statuses"].get("200", 0) for k, r in result["kinds"].items() if "tile" in k)
+    assert served > 10 and result["kinds"]["health"]["requests"] >= 2 * seconds - 2

@@ -12,13 +12,12 @@ Measured on the stored pixels (before EXIF rotation), so that the 8x8 JPEG grid 
 from __future__ import annotations
 
 import io
-import struct
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from PIL import Image
 
-from .._source import ImageSource, source_bytes
+from .._source import DECODE_ERRORS, ImageSource, source_bytes
 from ..errors import InvalidInputError
 from .jpeg import JpegInfo, jpeg_info
 from .signals import blockiness, noise_sigma
@@ -79,8 +78,9 @@ def analyze_image(source: ImageSource) -> ImageAnalysis:
         tags = getattr(im, "tag_v2", {})
         stored = (tags[256], tags[257]) if im.format == "TIFF" and 256 in tags else im.size
         im.load()
-    except (OSError, ValueError, Image.DecompressionBombError, struct.error) as exc:
-        raise InvalidInputError(f"{name}: not a readable image ({exc})") from None
+    except DECODE_ERRORS + (Image.DecompressionBombError,) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(f"{name}: not a readable image ({first})") from None
     w, h = stored
     if orientation in (5, 6, 7, 8):
         w, h = h, w

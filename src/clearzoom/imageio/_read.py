@@ -9,7 +9,7 @@ import os
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .._source import ImageSource, source_bytes
+from .._source import DECODE_ERRORS, ImageSource, source_bytes
 from ..analysis.jpeg import jpeg_quality
 from ..errors import InvalidInputError
 from ._deep import TIFF_TEXT_TAGS, is_png16_color, read_png16, read_tiff16
@@ -47,8 +47,9 @@ def read_image(
         raise InvalidInputError(f"{name}: not an image file (or a format Pillow cannot read)") from None
     except Image.DecompressionBombError as exc:
         raise InvalidInputError(f"{name}: refused, too many pixels ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInputError(f"{name}: cannot decode the image ({exc})") from None
+    except DECODE_ERRORS as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(f"{name}: cannot decode the image ({first})") from None
 
 
 def _decode(data: bytes, name: str, max_pixels: int | None) -> tuple[Image.Image | np.ndarray, ImageMeta]:
