@@ -10,7 +10,7 @@ from conftest import make_tiny
 from PIL import Image
 
 from clearzoom.data.degrade import DoubleJpeg, Jpeg, Noise, last_jpeg_quality
-from clearzoom.errors import InvalidInputError
+from clearzoom.errors import InvalidInputError, UnknownModelError
 from clearzoom.inference.api import resolve_input_quality, upscale
 from clearzoom.inference.engine import RenderOptions, encode_features, render_color
 from clearzoom.models.liif import jpeg_strength
@@ -48,7 +48,7 @@ def test_condition_adds_an_input_plane_and_changes_the_codes(cond_model):
         q30 = net.gen_feat(inp, 0.7)
     assert torch.equal(clean[0], both[0]) and torch.allclose(q30[1], both[1], atol=1e-6)
     assert (clean[1] - both[1]).abs().max() > 1e-3
-    with pytest.raises(ValueError, match="condition"):
+    with pytest.raises(UnknownModelError, match="condition must be None or 'jpeg'"):
         make_tiny(condition="blur")
     plain = make_tiny(seed=3, skip="bilinear").net  # a model without a condition ignores it
     with torch.no_grad():

@@ -34,6 +34,8 @@ from .common import (
 @click.option("--precision", default="auto", show_default=True, type=PRECISION_CHOICES)
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads.")
 @click.option("--tta", is_flag=True, help="Self-ensemble, as in `clearzoom upscale --tta`.")
+@click.option("--crisp", type=click.FloatRange(0, 1), default=0.0, help="As in `clearzoom upscale --crisp`.")
+@click.option("--crisp-model", help="As in `clearzoom upscale --crisp-model`.")
 @click.option("--overwrite", is_flag=True, help="Replace existing report/output files.")
 def explain_cmd(
     src,
@@ -47,6 +49,8 @@ def explain_cmd(
     precision,
     threads,
     tta,
+    crisp,
+    crisp_model,
     overwrite,
 ) -> None:
     """Explain how SRC is restored: task detected, each stage with shapes and timings, the result
@@ -77,6 +81,8 @@ def explain_cmd(
             save_output=save_output,
             overwrite=overwrite,
             tta=tta,
+            crisp=crisp,
+            crisp_model=crisp_model,
         )
         if report_path is not None:
             write_report(result, report_path)

@@ -80,6 +80,18 @@ log = logging.getLogger("clearzoom")
     help="Self-ensemble: average 8 flipped/transposed renders (8x the time, a little "
     "sharper and cleaner; docs/self-ensemble.md).",
 )
+@click.option(
+    "--crisp",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="0 faithful (highest PSNR) .. 1 the perceptual partner model (sharper texture); values "
+    "between blend the two networks' weights.",
+)
+@click.option(
+    "--crisp-model",
+    help="The perceptual partner to blend with (default: the one shipped for --model).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option(
     "--skip-existing", is_flag=True, help="Leave inputs whose output exists alone (to resume a batch)."
@@ -104,13 +116,15 @@ def upscale(
     jpeg_quality,
     input_quality,
     tta,
+    crisp,
+    crisp_model,
     overwrite,
     skip_existing,
     quiet,
 ) -> None:
     """Magnify INPUT image(s) or the images in INPUT folder(s) by a scale or to an exact size,
     removing compression artifacts."""
-    from ..checkpoints.loading import load_model
+    from ..checkpoints.blend import crisp_model as crisp_blend
     from ..inference.api import resolve_input_quality
     from ..inference.engine import DEFAULT_TILE_LR
     from ..precision import resolve_device
@@ -134,7 +148,7 @@ def upscale(
         if input_quality != "auto":
             input_quality = resolve_input_quality(input_quality)
         dev = resolve_device(device)
-        model = load_model(model_name, device=dev)
+        model = crisp_blend(model_name, crisp, crisp_model, device=dev)
     except EXPECTED as exc:
         fail(str(exc), code=2)
     options = dict(

@@ -26,7 +26,7 @@ from PIL import Image
 from .. import imageio
 from .._version import __version__
 from ..analysis import ImageAnalysis, analyze_image, blockiness, describe_task
-from ..checkpoints.loading import load_model
+from ..checkpoints.blend import crisp_model as crisp_blend
 from ..eval.figures import detailed_region
 from ..inference.api import upscale
 from ..models.model import Model
@@ -87,6 +87,8 @@ def explain(
     overwrite: bool = False,
     jpeg_quality: int = 95,
     tta: bool = False,
+    crisp: float = 0.0,
+    crisp_model=None,
 ) -> ExplainResult:
     """Analyse ``src``, upscale it with a stage trace, and build the workflow report.
 
@@ -97,6 +99,8 @@ def explain(
         save_output: also write the upscaled image here (atomically; its format by extension).
         overwrite: replace ``save_output`` if it exists.
         tta: render with self-ensemble, as :func:`clearzoom.upscale` does.
+        crisp, crisp_model: the crisp strength and partner, as for :func:`clearzoom.upscale`
+            (the report's load stage says which blend was used).
 
     Returns:
         :class:`ExplainResult` with the JSON-able report, the result-view images and the output.
@@ -114,9 +118,11 @@ def explain(
         image, meta = imageio.read_image(src)
         st.set_shape(np.asarray(image).shape)
     with trace.stage("load model") as st:
-        loaded = load_model(model, device=resolve_device(device))
+        loaded = crisp_blend(model, crisp, crisp_model, device=resolve_device(device))
         st.params = loaded.num_parameters
         st.detail = f"{loaded.name}: {loaded.description}"
+        if crisp:
+            st.detail += f" (weights blended with the perceptual partner at crisp {crisp:g})"
     out = upscale(
         image,
         scale=scale,

@@ -17,7 +17,7 @@ from PIL import Image
 
 from .. import imageio
 from ..analysis.jpeg import jpeg_quality
-from ..checkpoints.loading import load_model
+from ..checkpoints.blend import crisp_model as crisp_blend
 from ..errors import InvalidInputError
 from ..models.model import Model
 from ..precision import resolve_device, resolve_precision
@@ -82,6 +82,8 @@ def upscale(
     trace: Trace | None = None,
     input_quality: int | str | None = "auto",
     tta: bool = False,
+    crisp: float = 0.0,
+    crisp_model: str | os.PathLike | Model | None = None,
 ) -> ImageLike:
     """Restore and magnify ``image`` to any scale or exact size; returns the input's type.
 
@@ -108,6 +110,9 @@ def upscale(
             an int 1..100 sets it, ``None`` or ``"clean"`` says the input is not compressed.
         tta: test-time self-ensemble: the mean of the renders of the 8 flips and transposes of
             the input, mapped back (8x the time; memory stays that of one tile).
+        crisp: 0 (faithful, the default) to 1 (the perceptual partner model): the weights of the
+            two interpolated (:func:`~clearzoom.checkpoints.blend.blend_models`).
+        crisp_model: the partner (name, path or Model); the one shipped for ``model`` if None.
 
     Returns:
         The magnified image: PIL in -> PIL out (same mode, except P -> RGB/RGBA and 1 -> L),
@@ -132,7 +137,7 @@ def upscale(
         max_output_pixels=max_output_pixels,
     )
     dev = resolve_device(device)
-    loaded = load_model(model, device=dev)
+    loaded = crisp_blend(model, float(crisp), crisp_model, device=dev)
     if next(loaded.net.parameters()).device != dev:  # a copy: the caller's model is not moved
         loaded = dataclasses.replace(loaded, net=copy.deepcopy(loaded.net).to(dev))
     opts = RenderOptions(

@@ -14,6 +14,7 @@ class Pretrained:
     name: str
     filename: str
     description: str
+    crisp: str | None = None  # the shipped perceptual partner that --crisp blends with
 
     @property
     def path(self) -> Path:
