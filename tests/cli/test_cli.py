@@ -328,3 +328,11 @@ def test_sigterm_unwinds_and_leaves_no_part_file(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 143
     assert list(tmp_path.iterdir()) == []
+
+
+def test_explain_keeps_an_existing_pictures_folder_unless_asked(jpeg, tmp_path):
+    (tmp_path / "rep_files").mkdir()
+    (tmp_path / "rep_files" / "mine.txt").write_text("keep")
+    r = CliRunner().invoke(main, ["explain", str(jpeg), "--scale", "2", "-o", str(tmp_path / "rep.md")])
+    assert r.exit_code != 0 and "rep_files: exists" in r.output
+    assert not (tmp_path / "rep.md").exists() and (tmp_path / "rep_files" / "mine.txt").read_text() == "keep"

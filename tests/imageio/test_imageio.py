@@ -228,3 +228,14 @@ def test_a_batch_plan_keeps_folders_and_refuses_collisions(tmp_path, photo):
     ]
     with pytest.raises(InvalidInputError, match="would both be written"):
         plan_outputs([tmp_path / "album" / "b.PNG", tmp_path / "b.PNG"], out)
+
+
+def test_folder_search_survives_symlink_loops(tmp_path):
+    from clearzoom.imageio import find_images
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "loop1.png").symlink_to(tmp_path / "loop2.png")
+    (tmp_path / "loop2.png").symlink_to(tmp_path / "loop1.png")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "up").symlink_to(tmp_path)  # a folder that contains itself
+    assert find_images(tmp_path) == [tmp_path / "a.png"]
