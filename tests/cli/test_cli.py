@@ -336,3 +336,19 @@ def test_explain_keeps_an_existing_pictures_folder_unless_asked(jpeg, tmp_path):
     r = CliRunner().invoke(main, ["explain", str(jpeg), "--scale", "2", "-o", str(tmp_path / "rep.md")])
     assert r.exit_code != 0 and "rep_files: exists" in r.output
     assert not (tmp_path / "rep.md").exists() and (tmp_path / "rep_files" / "mine.txt").read_text() == "keep"
+
+
+def test_success_says_what_was_written_and_a_slow_tile_shows_a_live_bar(jpeg, tmp_path, capsys):
+    import time
+
+    from clearzoom.cli.upscale import _TileBar
+
+    r = run("upscale", jpeg, "--scale", "2", "-o", tmp_path / "o.png")
+    w, h = Image.open(jpeg).size
+    assert f"wrote {tmp_path / 'o.png'} ({2 * w}x{2 * h}, " in r.output
+    assert "wrote" not in run("upscale", jpeg, "--scale", "2", "-o", tmp_path / "q.png", "-q").output
+    with _TileBar("one-tile.png", quiet=False, delay_s=0.05) as bar:
+        time.sleep(0.8)  # a single tile rendering: no update() yet
+        assert bar.bar is not None and bar.bar.format_dict["elapsed"] >= 0.5
+        bar.update(1, 1)
+    assert "one-tile.png" in capsys.readouterr().err

@@ -217,6 +217,13 @@ def trained(photos, tmp_path_factory):
     return out, result
 
 
+def test_the_progress_bar_says_when_it_validates_and_where_the_budget_stands(photos, tmp_path, capsys):
+    raw = tiny_raw(photos, train={"steps": 4, "threads": 1, "compile": False})
+    train(config_from_dict(raw), tmp_path / "run", progress=True, budget_minutes=30)
+    err = capsys.readouterr().err
+    assert "validating at step 0" in err and "budget 0/30 min" in err and "4/4" in err
+
+
 def test_tiny_run_lowers_validation_l1_and_raises_psnr(trained):
     out, result = trained
     vals = records(out, "val")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -220,34 +222,73 @@ def _run_batch(
                 dst.parent.mkdir(parents=True, exist_ok=True)
             if dst.resolve() == src.resolve() and not options["overwrite"]:
                 raise FileExistsError(f"{dst}: is the input itself (use --overwrite to replace it)")
+            started = time.perf_counter()
             with _TileBar(src.name, quiet) as bar:
                 upscale_file(src, dst, progress=bar.update, **options)
             log.info("wrote %s", dst)
+            if not quiet:
+                _say_written(dst, time.perf_counter() - started)
         except EXPECTED as exc:
             failed += 1
             say_error(str(exc) if str(src) in str(exc) or str(dst) in str(exc) else f"{src}: {exc}")
     return failed
 
 
-class _TileBar:
-    """A per-image progress bar over tiles, shown once an image has more than one tile."""
+def _say_written(dst: Path, seconds: float) -> None:
+    """The one-line summary of a finished image: where, how large, how long."""
+    try:
+        from PIL import Image
 
-    def __init__(self, name: str, quiet: bool):
-        self.name, self.quiet = name, quiet
-        self.bar: Any = None  # a tqdm bar, made on the first update of a multi-tile image
+        with Image.open(dst) as im:
+            size = f"{im.width}x{im.height}, "
+    except (OSError, ValueError):
+        size = ""
+    click.echo(f"wrote {dst} ({size}{seconds:.1f} s)", err=True)
+
+
+class _TileBar:
+    """A per-image progress bar over tiles. It appears after ``delay_s`` (quick images stay
+    silent) and its clock keeps running while a tile renders, so even a one-tile image that takes
+    minutes shows it is alive."""
+
+    def __init__(self, name: str, quiet: bool, delay_s: float = 2.0):
+        self.name, self.quiet, self.delay_s = name, quiet, delay_s
+        self.bar: Any = None  # a tqdm bar, made by the first of the ticker and update()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+
+    def _tick(self) -> None:
+        if self._stop.wait(self.delay_s):
+            return
+        self._make_bar(None)
+        while not self._stop.wait(0.5):
+            with self._lock:
+                self.bar.refresh()  # redraws the elapsed time
+
+    def _make_bar(self, total: int | None) -> None:
+        from tqdm import tqdm
+
+        with self._lock:
+            if self.bar is None:
+                self.bar = tqdm(total=total, desc=self.name, unit="tile", leave=False)
 
     def update(self, done: int, total: int) -> None:
-        if self.quiet or total < 2:
+        if self.quiet:
             return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=self.name, unit="tile", leave=False)
-        self.bar.update(done - self.bar.n)
+        self._make_bar(total)
+        with self._lock:
+            self.bar.total = total
+            self.bar.update(done - self.bar.n)
 
     def __enter__(self) -> _TileBar:
+        if not self.quiet:
+            self._ticker.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._ticker.is_alive():
+            self._ticker.join()
         if self.bar is not None:
             self.bar.close()

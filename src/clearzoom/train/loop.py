@@ -105,6 +105,16 @@ class _Limits:
         )
         return any_rank(over, run.d)
 
+    def describe(self, run: Run) -> str:
+        """Where the run stands against its limits, for the progress bar ("" when none)."""
+        parts = []
+        if self.budget_minutes is not None:
+            used = (run.seconds if run.use_cuda else run.cpu_seconds) / 60
+            parts.append(f"budget {used:.0f}/{self.budget_minutes:g} min")
+        if self.minutes is not None:
+            parts.append(f"wall {(time.perf_counter() - self.t_start) / 60:.0f}/{self.minutes:g} min")
+        return ", ".join(parts)
+
 
 @dataclass
 class _Window:
@@ -149,6 +159,7 @@ class _Cadence:
     end: int
     bar: Any
     val_step: int
+    limits: _Limits | None = None
     win: _Window = field(default_factory=_Window)
     last_ckpt: float = field(default_factory=time.perf_counter)
 
@@ -158,7 +169,8 @@ class _Cadence:
         self.win.add(loss, data_s, step_s, terms)
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            limits = self.limits.describe(run) if self.limits is not None else ""
+            self.bar.set_postfix_str(f"loss={loss:.4f}" + (f", {limits}" if limits else ""), refresh=False)
         if not run.d.main:
             return
         assert run.log is not None
@@ -180,6 +192,7 @@ def _train(run: Run, end: int, limits: _Limits, progress: bool) -> TrainResult:
         end,
         _progress_bar(run, end) if run.d.main and progress else None,
         val_step=run.step if run.resumed else -1,
+        limits=limits,
     )
     run.net.train()
     stopped_early = interrupted = False
@@ -190,7 +203,7 @@ def _train(run: Run, end: int, limits: _Limits, progress: bool) -> TrainResult:
     if threading.current_thread() is threading.main_thread():
         old_term = signal.signal(signal.SIGTERM, lambda *_: term.update(flag=True))
     if run.d.main and not run.resumed:  # where the run starts from (the test of any training)
-        cadence.val_step = _validate(run, None)
+        cadence.val_step = _validate(run, cadence.bar)
     try:
         it = iter(loader)
         while run.step < end:
@@ -227,6 +240,8 @@ def _train(run: Run, end: int, limits: _Limits, progress: bool) -> TrainResult:
 
 
 def _progress_bar(run: Run, end: int):
+    """Steps done of the schedule's ``end``; the postfix says where a time budget stands (the run
+    may stop there first) and when it is validating; validation time is left out of the rate."""
     from tqdm.auto import tqdm
 
     return tqdm(total=end, initial=run.step, unit="step", dynamic_ncols=True, desc=run.cfg.name)
@@ -234,7 +249,11 @@ def _progress_bar(run: Run, end: int):
 
 def _validate(run: Run, bar) -> int:
     """Validate, log the record (and the curves after the first step); returns the step."""
+    if bar is not None:
+        bar.set_postfix_str(f"validating at step {run.step}", refresh=True)
     run.last_val = run.validate()
+    if bar is not None:
+        bar.unpause()  # the step rate (and so the ETA) leaves the validation's time out
     assert run.log is not None
     run.log.write(
         {
