@@ -352,3 +352,20 @@ def test_success_says_what_was_written_and_a_slow_tile_shows_a_live_bar(jpeg, tm
         assert bar.bar is not None and bar.bar.format_dict["elapsed"] >= 0.5
         bar.update(1, 1)
     assert "one-tile.png" in capsys.readouterr().err
+
+
+def test_strip_metadata_drops_exif_and_keeps_the_colour_profile(photo, tmp_path):
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif.get_ifd(0x8825)[2] = (52.0, 22.0, 1.0)  # GPSLatitude
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "gps.jpg"
+    photo.save(src, quality=60, exif=exif, icc_profile=icc)
+    run("upscale", src, "--scale", "2", "-o", tmp_path / "kept.jpg", "-q")
+    run("upscale", src, "--scale", "2", "-o", tmp_path / "stripped.jpg", "-q", "--strip-metadata")
+    kept, stripped = Image.open(tmp_path / "kept.jpg"), Image.open(tmp_path / "stripped.jpg")
+    assert kept.getexif()[0x010F] == "PhoneMaker" and kept.getexif().get_ifd(0x8825)
+    assert len(stripped.getexif()) == 0 and "exif" not in stripped.info
+    assert stripped.info["icc_profile"] == icc == kept.info["icc_profile"]

@@ -94,6 +94,12 @@ log = logging.getLogger("clearzoom")
     "--crisp-model",
     help="The perceptual partner to blend with (default: the one shipped for --model).",
 )
+@click.option(
+    "--strip-metadata",
+    is_flag=True,
+    help="Keep only the colour profile: no EXIF (GPS position, camera, dates) in the outputs. "
+    "By default EXIF, ICC and dpi are carried over.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option(
     "--skip-existing", is_flag=True, help="Leave inputs whose output exists alone (to resume a batch)."
@@ -120,6 +126,7 @@ def upscale(
     tta,
     crisp,
     crisp_model,
+    strip_metadata,
     overwrite,
     skip_existing,
     quiet,
@@ -163,6 +170,7 @@ def upscale(
         threads=threads,
         input_quality=input_quality,
         tta=tta,
+        strip_metadata=strip_metadata,
         **target,
     )
     failed = _run_batch(jobs, options, make_dirs=out_dir is not None, quiet=quiet)

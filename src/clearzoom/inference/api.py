@@ -201,12 +201,14 @@ def upscale_file(
     *,
     overwrite: bool = False,
     jpeg_quality: int = 95,
+    strip_metadata: bool = False,
     **kwargs,
 ) -> Path:
     """Read ``src``, :func:`upscale` it (``kwargs``), write ``dst`` atomically with ICC and EXIF.
 
     The output format follows ``dst``'s extension (png, jpg/jpeg, webp, tif/tiff, bmp).
-    ``src`` is never overwritten unless ``overwrite=True``.
+    ``src`` is never overwritten unless ``overwrite=True``. ``strip_metadata`` keeps only the
+    colour profile (no EXIF: no GPS position, camera, dates; no dpi).
     """
     src, dst = Path(src), Path(dst)
     imageio.output_format(dst)  # fail on a bad extension before any work
@@ -225,8 +227,9 @@ def upscale_file(
     if kwargs.get("input_quality", "auto") == "auto":  # the decoded image no longer has the tables
         kwargs["input_quality"] = meta.jpeg_quality
     out = upscale(image, **kwargs)
-    with tr.stage(
-        "encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, ICC and EXIF kept"
-    ) as st:
+    if strip_metadata:
+        meta = imageio.ImageMeta(format=meta.format, icc_profile=meta.icc_profile)
+    kept = "ICC kept, EXIF stripped" if strip_metadata else "ICC and EXIF kept"
+    with tr.stage("encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, {kept}") as st:
         st.set_shape(np.asarray(out).shape)
         return imageio.write_image(out, dst, meta=meta, jpeg_quality=jpeg_quality, overwrite=overwrite)

@@ -54,6 +54,7 @@ class JobRequest(BaseModel):
     height: int | None = Field(None, ge=1)
     format: Literal["png", "jpeg", "webp"] = "png"
     tta: bool = False  # self-ensemble: 8 renders averaged (docs/self-ensemble.md)
+    strip_metadata: bool = False  # keep only the colour profile (no EXIF: GPS, camera, dates)
 
 
 def create_app(cfg: WebConfig | None = None, model: Model | None = None) -> FastAPI:
@@ -251,7 +252,7 @@ def _jobs(app: FastAPI, svc: Service) -> None:
     @app.post("/api/images/{image_id}/jobs", status_code=202, summary="Start an upscale job")
     def create_job(image_id: str, req: JobRequest):
         e = svc.entry(image_id)
-        job = svc.start_job(e, req.scale, req.width, req.height, req.format, req.tta)
+        job = svc.start_job(e, req.scale, req.width, req.height, req.format, req.tta, req.strip_metadata)
         return job.to_dict()
 
     def find(job_id: str):

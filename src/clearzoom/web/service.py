@@ -261,6 +261,7 @@ class Service:
         height: int | None,
         fmt: str,
         tta: bool = False,
+        strip_metadata: bool = False,
     ):
         try:
             if scale is not None:
@@ -281,7 +282,18 @@ class Service:
         except InvalidTargetError as exc:
             raise ApiError(422, str(exc)) from None
         out_h, out_w = target.out_hw
-        params = {"width": out_w, "height": out_h, "format": fmt, "tta": tta}
+        params = {
+            "width": out_w,
+            "height": out_h,
+            "format": fmt,
+            "tta": tta,
+            "strip_metadata": strip_metadata,
+        }
+        meta = (
+            imageio.ImageMeta(format=e.meta.format, icc_profile=e.meta.icc_profile)
+            if strip_metadata
+            else e.meta
+        )
         ext = {"png": "png", "jpeg": "jpg", "webp": "webp"}[fmt]
         stem = Path(e.name).stem or "image"
 
@@ -299,7 +311,7 @@ class Service:
             )
             # 16-bit colour (a uint16 array) stays 16-bit in PNG; encode_image rounds it for JPEG/WebP
             data = imageio.encode_image(
-                out, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt], meta=e.meta, jpeg_quality=95
+                out, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt], meta=meta, jpeg_quality=95
             )
             self.images.trim(keep=e.id, reserve=len(data))  # the result shares the store's budget
             return data, f"image/{fmt}", f"{stem}-{out_w}x{out_h}.{ext}"

@@ -68,7 +68,7 @@ async function runJob(ev) {
   ev.preventDefault();
   if (!current) return;
   const mode = document.querySelector("input[name=mode]:checked").value;
-  const body = { format: $("format").value, tta: $("tta").checked };
+  const body = { format: $("format").value, tta: $("tta").checked, strip_metadata: $("strip").checked };
   if (mode === "scale") body.scale = parseFloat($("scale").value);
   else { body.width = parseInt($("width").value, 10); body.height = parseInt($("height").value, 10); }
   $("go").disabled = true; $("cancel").hidden = false;
