@@ -21,6 +21,7 @@ from .._source import DECODE_ERRORS, ImageSource, source_bytes
 from ..errors import InvalidInputError
 from .jpeg import JpegInfo, jpeg_info
 from .signals import blockiness, noise_sigma
+from .webp import WebpInfo, webp_info
 
 __all__ = ["ImageAnalysis", "analyze_image", "describe_task"]
 
@@ -44,10 +45,12 @@ class ImageAnalysis:
     blockiness: float | None  # 1.0 = none; see signals.blockiness
     noise: float  # estimated noise sigma in 8-bit levels
     file_bytes: int | None = None
+    webp: WebpInfo | None = None  # a lossy WebP's quantizer and estimated quality
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["jpeg"] = self.jpeg.to_dict() if self.jpeg else None
+        d["webp"] = self.webp.to_dict() if self.webp else None
         return d
 
 
@@ -101,6 +104,7 @@ def analyze_image(source: ImageSource) -> ImageAnalysis:
         blockiness=_round(blockiness(gray)),
         noise=round(noise_sigma(gray), 3),
         file_bytes=len(data),
+        webp=webp_info(data) if im.format == "WEBP" else None,
     )
 
 
@@ -130,6 +134,11 @@ def describe_task(a: ImageAnalysis, out_size: tuple[int, int]) -> str:
             job = "and keep its fine detail (light compression)"
         else:
             job = "and remove compression artifacts"
+    elif a.webp is not None:
+        what = f"lossy WebP photo (quality ≈ {a.webp.quality_estimate})"
+        job = (
+            "and remove compression artifacts" if a.webp.quality_estimate < 90 else "and keep its fine detail"
+        )
     else:
         what = f"{a.format} image" + (" with visible 8×8 blocking (likely a re-saved JPEG)" if blocky else "")
         job = "and remove block artifacts" if blocky else "with sharp edges"

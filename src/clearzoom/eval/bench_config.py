@@ -10,6 +10,7 @@ from typing import Any
 from ..config import bounded, build, read_yaml
 from ..errors import ClearZoomError, ConfigError
 from ..precision import PRECISIONS
+from .protocol import Degradation
 
 __all__ = ["BenchConfig", "BenchError", "config_from_yaml", "parse_degradation"]
 
@@ -93,11 +94,11 @@ def config_from_yaml(path: str | Path) -> BenchConfig:
     )
 
 
-def parse_degradation(text: str) -> int | None:
-    """``clean`` -> None, ``jpeg:Q`` -> Q (1..100)."""
+def parse_degradation(text: str) -> Degradation:
+    """``clean``, ``jpeg:Q`` or ``webp:Q`` (Q in 1..100) as a :class:`~.protocol.Degradation`."""
     if text == "clean":
-        return None
+        return Degradation()
     kind, _, q = text.partition(":")
-    if kind == "jpeg" and q.isdigit() and 1 <= int(q) <= 100:
-        return int(q)
-    raise BenchError(f"unknown degradation {text!r} (use clean or jpeg:<1..100>)")
+    if kind in ("jpeg", "webp") and q.isdigit() and 1 <= int(q) <= 100:
+        return Degradation(kind, int(q))
+    raise BenchError(f"unknown degradation {text!r} (use clean, jpeg:<1..100> or webp:<1..100>)")

@@ -2,7 +2,7 @@
 
 * HR cropped to a multiple of the (integer) scale;
 * LR = MATLAB-style bicubic ``imresize`` by 1/scale, rounded to 8 bits; optionally JPEG (Pillow,
-  4:2:0) at a given quality;
+  4:2:0) or lossy WebP (Pillow's libwebp) at a given quality (:class:`Degradation`);
 * the model renders the HR size, rounded to 8 bits; bicubic = MATLAB-style bicubic upsampling of
   the same LR;
 * PSNR on the Y difference with shave = scale (benchmark sets), see :mod:`.metrics`; a grey
@@ -13,22 +13,26 @@
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
+from ..analysis.webp import told_quality, webp_info
 from ..coords import size_hw
 from ..data.degrade import jpeg_compress, quantize
 from ..data.resize import imresize
-from ..imageio import read_pixels
+from ..imageio import read_pixels, to_uint8
 from ..inference.engine import RenderOptions, render_color
 from ..models.model import Model
 from .metrics import psnr, to_y
 
 __all__ = [
+    "Degradation",
     "ImageResult",
     "bicubic_up",
     "evaluate_image",
@@ -89,6 +93,29 @@ def psnr_matlab(sr: torch.Tensor, hr: torch.Tensor, scale: int, gray: bool = Fal
 def psnr_div2k(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
     """LIIF's DIV2K rule: PSNR on RGB, shave = scale + 6."""
     return psnr(sr, hr, shave=scale + 6, y_channel=False)
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """How a benchmark's LR input is compressed: ``clean``, ``jpeg`` or ``webp`` at ``quality``."""
+
+    kind: str = "clean"
+    quality: int | None = None
+
+    def apply(self, lr: torch.Tensor) -> tuple[torch.Tensor, int | None]:
+        """``(compressed LR, the JPEG quality a JPEG-aware model is told)``. A JPEG's quality is
+        what ``clearzoom upscale`` reads from its tables; a WebP's is what it estimates from the
+        file's VP8 header (:mod:`clearzoom.analysis.webp`), from the very bytes encoded here."""
+        if self.kind == "clean" or self.quality is None:
+            return lr, None
+        if self.kind == "jpeg":
+            return jpeg_compress(lr, self.quality), self.quality
+        buf = io.BytesIO()
+        Image.fromarray(to_uint8(lr.permute(1, 2, 0))).save(buf, "WEBP", quality=self.quality)
+        info = webp_info(buf.getvalue())
+        with Image.open(buf) as im:
+            out = torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1).float() / 255
+        return out, told_quality(info.quality_estimate) if info is not None else None
 
 
 def make_lr(

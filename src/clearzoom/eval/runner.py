@@ -41,6 +41,7 @@ from .metrics import psnr_b, ssim
 from .peers import PEERS, peer_fingerprint, peer_method
 from .perceptual import gmsd, haarpsi, niqe
 from .protocol import (
+    Degradation,
     bicubic_up,
     is_gray,
     load_rgb,
@@ -278,7 +279,7 @@ def _measure(
     path: Path,
     cell: tuple[str, str, int, str],
     method: Callable[[torch.Tensor, tuple[int, int], int | None], torch.Tensor],
-    quality: int | None,
+    degradation: Degradation,
     perceptual: bool,
 ) -> dict | None:
     """One image of a cell: its LR made by the protocol, the method's output, the scores; None
@@ -289,7 +290,8 @@ def _measure(
     except (OSError, ValueError, SyntaxError) as exc:
         log.warning("skipping %s: %s", path, exc)
         return None
-    hr, lr = make_lr(hr, scale, quality)
+    hr, lr = make_lr(hr, scale)
+    lr, quality = degradation.apply(lr)
     t = time.perf_counter()
     sr = quantize(method(lr, size_hw(hr), quality))
     secs = time.perf_counter() - t
@@ -344,10 +346,10 @@ def run_quality(cfg: BenchConfig, progress: Callable[[int, int], None] | None = 
     for ds, deg, scale, m in cells:
         if (ds, deg, str(scale), m) in done:
             continue
-        quality = parse_degradation(deg)
+        degradation = parse_degradation(deg)
         cell_rows = []
         for path in datasets[ds]:
-            row = _measure(path, (ds, deg, scale, m), methods[m], quality, cfg.perceptual)
+            row = _measure(path, (ds, deg, scale, m), methods[m], degradation, cfg.perceptual)
             if row is not None:
                 cell_rows.append(row)
             finished += 1
@@ -379,8 +381,8 @@ def write_figures(cfg: BenchConfig, summary: list[dict]) -> list[Path]:
         first = _images(Path(d))[0]
         for deg in cfg.degradations:
             for scale in cfg.scales:
-                quality = parse_degradation(deg)
-                hr, lr = make_lr(load_rgb(first), scale, quality)
+                hr, lr = make_lr(load_rgb(first), scale)
+                lr, quality = parse_degradation(deg).apply(lr)
                 hw = size_hw(hr)
                 near = torch.nn.functional.interpolate(lr[None], size=hw, mode="nearest")[0]
                 panels = [("LR input", near)]

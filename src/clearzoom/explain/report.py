@@ -133,7 +133,7 @@ def explain(
         threads=threads,
         trace=trace,
         tta=tta,
-        input_quality=meta.jpeg_quality,
+        input_quality=meta.restoration_quality,
     )
     if save_output is not None:
         with trace.stage(

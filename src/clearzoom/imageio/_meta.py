@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..analysis.webp import told_quality
+
 __all__ = ["ImageMeta"]
 
 
@@ -17,6 +19,8 @@ class ImageMeta:
         exif: the EXIF block (orientation already applied and removed), carried to outputs.
         jpeg_quality: the IJG quality read from a JPEG's quantization tables, None otherwise.
         dpi: ``(x, y)`` resolution of the oriented image, kept unchanged in outputs.
+        webp_quality: the libwebp quality a lossy WebP was encoded at, estimated from its VP8
+            quantizer (:mod:`clearzoom.analysis.webp`); None otherwise.
     """
 
     format: str | None = None
@@ -24,3 +28,12 @@ class ImageMeta:
     exif: bytes | None = None
     jpeg_quality: int | None = None
     dpi: tuple[float, float] | None = None
+    webp_quality: int | None = None
+
+    @property
+    def restoration_quality(self) -> int | None:
+        """The JPEG quality to tell a JPEG-aware model (None: clean): a JPEG's own, or for a lossy
+        WebP the JPEG quality that restores it best (:func:`~clearzoom.analysis.webp.told_quality`)."""
+        if self.jpeg_quality is not None:
+            return self.jpeg_quality
+        return told_quality(self.webp_quality) if self.webp_quality is not None else None

@@ -11,6 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .._source import DECODE_ERRORS, ImageSource, source_bytes
 from ..analysis.jpeg import jpeg_quality
+from ..analysis.webp import webp_info
 from ..errors import InvalidInputError
 from ._deep import TIFF_TEXT_TAGS, is_png16_color, read_png16, read_tiff16
 from ._meta import ImageMeta
@@ -75,6 +76,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> tuple[Image.Image
             exif=exif_bytes,
             jpeg_quality=jpeg_quality(im),
             dpi=image_dpi(im, transposed=orientation in _TRANSPOSING),
+            webp_quality=_webp_quality(data) if fmt == "WEBP" else None,
         )
         if oriented.width == 0 or oriented.height == 0:
             raise InvalidInputError(f"{name}: the image is empty (0 pixels)")
@@ -87,6 +89,11 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> tuple[Image.Image
         if deep is not None:
             return _orient_array(deep, orientation), meta
         return oriented.copy(), meta
+
+
+def _webp_quality(data: bytes) -> int | None:
+    info = webp_info(data)
+    return info.quality_estimate if info is not None else None
 
 
 def _tiff_text(im: Image.Image) -> Image.Exif:

@@ -225,7 +225,7 @@ def upscale_file(
         image, meta = imageio.read_image(src)  # 16-bit colour PNGs and TIFFs come as uint16 arrays
         st.set_shape(np.asarray(image).shape)
     if kwargs.get("input_quality", "auto") == "auto":  # the decoded image no longer has the tables
-        kwargs["input_quality"] = meta.jpeg_quality
+        kwargs["input_quality"] = meta.restoration_quality  # a JPEG's own, or a WebP's equivalent
     out = upscale(image, **kwargs)
     if strip_metadata:
         meta = imageio.ImageMeta(format=meta.format, icc_profile=meta.icc_profile)

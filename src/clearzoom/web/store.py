@@ -58,8 +58,9 @@ class ImageEntry:
 
     @property
     def jpeg_quality(self) -> int | None:
-        """The quality in the upload's JPEG tables (told to JPEG-aware models), None if not JPEG."""
-        return self.meta.jpeg_quality
+        """The JPEG quality told to JPEG-aware models: the upload's own tables, or for a lossy WebP
+        the equivalent (:attr:`~clearzoom.imageio.ImageMeta.restoration_quality`); None if clean."""
+        return self.meta.restoration_quality
 
     @property
     def nbytes(self) -> int:
