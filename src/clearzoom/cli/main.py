@@ -10,7 +10,7 @@ import click
 
 from .bench import bench
 from .explain import explain_cmd, serve
-from .models import convert, export_cmd, models, train_cmd
+from .models import convert, export_cmd, models, teacher_pack_cmd, train_cmd
 from .upscale import upscale
 
 
@@ -36,7 +36,17 @@ def _terminate(signum, frame) -> None:
     raise SystemExit(128 + signal.SIGTERM)
 
 
-for _command in (upscale, models, convert, explain_cmd, serve, train_cmd, export_cmd, bench):
+for _command in (
+    upscale,
+    models,
+    convert,
+    explain_cmd,
+    serve,
+    train_cmd,
+    export_cmd,
+    teacher_pack_cmd,
+    bench,
+):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

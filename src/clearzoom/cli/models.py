@@ -140,3 +140,32 @@ def export_cmd(checkpoint, dst, raw, description, overwrite) -> None:
     except EXPECTED as exc:
         fail(str(exc))
     click.echo(f"wrote {dst}")
+
+
+@click.command("teacher-pack")
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="The pack (.npz).")
+@click.option("--count", type=click.IntRange(min=1), default=480, show_default=True, help="Crops.")
+@click.option("--lr-side", type=click.IntRange(min=8), default=64, show_default=True)
+@click.option("--data", help="Override data.train (the training image folder).")
+@click.option("--overwrite", is_flag=True)
+def teacher_pack_cmd(config_path, out, count, lr_side, data, overwrite) -> None:
+    """Render training crops with Real-ESRGAN x4plus once, for distillation (data.teacher_pack)."""
+    from tqdm import tqdm
+
+    from ..train import load_config
+    from ..train.teacher import build_pack
+
+    if out.exists() and not overwrite:
+        fail(f"{out}: exists (use --overwrite to replace it)")
+    try:
+        cfg = load_config(config_path, {"data.train": data} if data else None)
+        with tqdm(total=count, desc="teacher", unit="crop") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.update(done - bar.n)
+
+            build_pack(cfg, out, count, lr_side=lr_side, progress=progress)
+    except EXPECTED as exc:
+        fail(str(exc))
+    click.echo(f"wrote {out}")

@@ -75,6 +75,9 @@ class DataConfig:
     scale: tuple[float, float] = (1.0, 4.0)  # r ~ U(min, max); HR crop = round(patch * r)
     queries: int = bounded(2304, 1)  # HR pixels sampled per patch (sample_q)
     whole_patches: bool = False  # every HR pixel of each crop, one scale per batch (for image losses)
+    # a teacher pack (clearzoom teacher-pack): batches come from it instead of the images, with the
+    # teacher's render beside the ground truth (train/teacher.py); needs whole_patches
+    teacher_pack: str | None = None
     batch: int = bounded(16, 1)  # global batch (split across processes)
     augment: bool = True  # random flips and transpose
     workers: int = bounded(0, 0)  # DataLoader worker processes
@@ -160,6 +163,8 @@ class PerceptualConfig:
     # reflect-padded) before the discriminator sees them, so the LR pixel grid does not sit at a
     # fixed phase of its stride-8 levels. 0: no shift.
     shift: int = bounded(0, 0)
+    # weight of L1 between the output and a teacher's render (data.teacher_pack): distillation
+    distill: float = bounded(0.0, 0)
 
 
 @dataclass(frozen=True)
@@ -216,11 +221,20 @@ def _cross_checks(cfg: TrainConfig) -> None:
         raise ConfigError(f"optim.milestones: must be increasing, got {list(o.milestones)}")
     if not all(0 <= b < 1 for b in o.betas):
         raise ConfigError(f"optim.betas: must lie in [0, 1), got {list(o.betas)}")
-    if cfg.perceptual.enabled and not d.whole_patches:
-        raise ConfigError("perceptual.enabled: needs data.whole_patches (the discriminator sees images)")
+    _perceptual_checks(cfg)
     spec = cfg.model.spec
     if not isinstance(spec.get("name"), str) or not isinstance(spec.get("args", {}), dict):
         raise ConfigError("model.spec: expected {name: ..., args: {...}}")
+
+
+def _perceptual_checks(cfg: TrainConfig) -> None:
+    d = cfg.data
+    if cfg.perceptual.enabled and not d.whole_patches:
+        raise ConfigError("perceptual.enabled: needs data.whole_patches (the discriminator sees images)")
+    if d.teacher_pack and not d.whole_patches:
+        raise ConfigError("data.teacher_pack: needs data.whole_patches (the pack gives whole patches)")
+    if cfg.perceptual.distill > 0 and not (cfg.perceptual.enabled and d.teacher_pack):
+        raise ConfigError("perceptual.distill: needs perceptual.enabled and a data.teacher_pack")
 
 
 def load_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> TrainConfig:

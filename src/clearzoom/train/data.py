@@ -22,6 +22,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -154,7 +155,8 @@ class Batch:
 
     Shapes: ``inp (B, 3, patch, patch)``, ``coord``/``cell (B, Q, 2)``, ``gt (B, Q, 3)``,
     ``strength (B,)``: each input's JPEG strength (:func:`~clearzoom.models.liif.jpeg_strength`,
-    0 when clean), which a JPEG-aware model is given.
+    0 when clean), which a JPEG-aware model is given; ``teacher`` (batches of a teacher pack,
+    :mod:`clearzoom.train.teacher`) like ``gt``.
     """
 
     inp: torch.Tensor
@@ -162,6 +164,7 @@ class Batch:
     cell: torch.Tensor
     gt: torch.Tensor
     strength: torch.Tensor
+    teacher: torch.Tensor | None = None  # ``(B, Q, 3)``: a teacher's render (distillation only)
 
     @property
     def size(self) -> int:
@@ -272,10 +275,16 @@ class PatchSampler:
         return lr.contiguous(), coord, cell, gt, strength
 
 
+class BatchSource(Protocol):
+    """What makes the batch of any step (:class:`PatchSampler`, or a teacher pack's sampler)."""
+
+    def batch(self, step: int) -> Batch: ...
+
+
 class StepBatches(torch.utils.data.Dataset):
     """The batches of steps ``start .. stop-1`` as a map-style dataset (for a DataLoader)."""
 
-    def __init__(self, sampler: PatchSampler, start: int, stop: int):
+    def __init__(self, sampler: BatchSource, start: int, stop: int):
         self.sampler, self.start, self.stop = sampler, start, stop
 
     def __len__(self) -> int:

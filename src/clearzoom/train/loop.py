@@ -29,7 +29,7 @@ import torch
 
 from .checkpoint import save_state
 from .config import TrainConfig
-from .data import PatchSampler, StepBatches
+from .data import BatchSource, StepBatches
 from .distributed import any_rank, init_distributed, shutdown_distributed
 from .setup import Run, setup_run
 from .step import train_step
@@ -291,7 +291,7 @@ def _finish(run: Run, *, validate: bool, stopped_early: bool) -> None:
     run.log.close()
 
 
-def _loader(sampler: PatchSampler, start: int, end: int, workers: int, pin: bool):
+def _loader(sampler: BatchSource, start: int, end: int, workers: int, pin: bool):
     ds = StepBatches(sampler, start, end)
     if workers == 0:
         return (ds[i] for i in range(len(ds)))

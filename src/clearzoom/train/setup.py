@@ -30,6 +30,7 @@ from .data import ImageStore, PatchSampler, list_images, split_files
 from .distributed import Dist
 from .logs import RunLog
 from .schedule import lr_at, resolve_train_precision
+from .teacher import PackSampler
 from .validate import ValidationSet
 from .warm_start import warm_start
 
@@ -53,7 +54,7 @@ class Run:
     net: LIIF  # the module whose weights are saved
     model: Callable[..., torch.Tensor]  # what the step calls: ``net``, wrapped by DDP and/or compiled
     opt: torch.optim.Optimizer
-    sampler: PatchSampler
+    sampler: PatchSampler | PackSampler
     val: ValidationSet | None  # rank 0 only
     log: RunLog | None  # rank 0 only
     scaler: torch.amp.GradScaler | None = None
@@ -230,7 +231,7 @@ def _warm_start(net: LIIF, source: str) -> None:
     log.info("started from %s%s", model.name, f" with {added} identity encoder block(s)" if added else "")
 
 
-def _build_data(cfg: TrainConfig, d: Dist) -> tuple[PatchSampler, ValidationSet | None]:
+def _build_data(cfg: TrainConfig, d: Dist) -> tuple[PatchSampler | PackSampler, ValidationSet | None]:
     files = list_images(cfg.data.train)
     train_files, val_files = split_files(files, cfg.data.val_every)
     store = ImageStore(
@@ -242,7 +243,11 @@ def _build_data(cfg: TrainConfig, d: Dist) -> tuple[PatchSampler, ValidationSet 
     )
     if len(store) == 0:
         raise ConfigError(f"data.train: none of the {len(train_files)} training images is usable")
-    sampler = PatchSampler(store, cfg.data, cfg.degrade, seed=cfg.seed, rank=d.rank, world_size=d.world)
+    sampler: PatchSampler | PackSampler
+    if cfg.data.teacher_pack:  # distillation: the pack's crops, with the teacher's renders
+        sampler = PackSampler(cfg.data.teacher_pack, cfg.data, seed=cfg.seed, rank=d.rank, world_size=d.world)
+    else:
+        sampler = PatchSampler(store, cfg.data, cfg.degrade, seed=cfg.seed, rank=d.rank, world_size=d.world)
     val = ValidationSet(val_files, cfg.validate, cfg.data.val_max) if d.main else None
     if val is not None:
         log.info(

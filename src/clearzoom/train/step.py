@@ -41,6 +41,11 @@ def train_step(run: Run, batch) -> tuple[float, float, dict[str, float]]:
     if run.disc is not None:
         fake, real = _disc_view(run, batch.as_images(pred.float()), batch.as_images(gt))
         loss, terms = _generator_loss(run, loss, fake, real)
+        if batch.teacher is not None and cfg.perceptual.distill > 0:
+            target = (batch.teacher.to(device, non_blocking=True) - norm.gt_sub) / norm.gt_div
+            distill = F.l1_loss(pred.float(), target)
+            loss = loss + cfg.perceptual.distill * distill
+            terms["distill"] = distill.item()
     run.opt.zero_grad(set_to_none=True)
     scaler = run.scaler
     if scaler is not None:
