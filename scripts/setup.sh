@@ -34,4 +34,6 @@ echo "setup: installing the package and its dev, web and peers extras into .venv
 .venv/bin/python -m pip install --quiet -e ".[dev,web,peers]"
 # The web viewer's OpenSeadragon, from the npm registry (package-lock.json pins it).
 npm ci --no-audit --no-fund --silent
+# ... and into the package, so that a wheel built from this tree carries the viewer
+.venv/bin/python -m scripts.vendor_viewer
 .venv/bin/python -c "import torch, clearzoom; print('clearzoom', clearzoom.__version__, '| torch', torch.__version__)"

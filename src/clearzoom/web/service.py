@@ -63,8 +63,11 @@ class WebConfig:
 
 
 def find_openseadragon(explicit: str | None = None) -> Path | None:
-    """The folder with ``openseadragon.min.js`` (npm package ``openseadragon``), if installed."""
-    candidates = [explicit, os.environ.get("CLEARZOOM_OPENSEADRAGON")]
+    """The folder with ``openseadragon.min.js`` (npm package ``openseadragon``), if installed:
+    given, from the environment, inside the package (a wheel built after setup carries it), or in
+    a ``node_modules`` of the working directory or the source tree."""
+    vendored = Path(__file__).resolve().parent / "vendor" / "openseadragon"
+    candidates = [explicit, os.environ.get("CLEARZOOM_OPENSEADRAGON"), str(vendored)]
     for root in (Path.cwd(), Path(__file__).resolve().parents[3]):
         candidates.append(str(root / "node_modules" / "openseadragon" / "build" / "openseadragon"))
     for c in candidates:
