@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
-import click
+# OpenMP threads that wait for work sleep instead of spinning. With another busy process on the
+# machine, spinning made the default 2 threads 1.6x slower than sleeping, and slower than 1 thread;
+# on an idle machine the two policies are within noise (benchmarks/bench_threads.py,
+# docs/results/threads.json). Set before torch loads (the commands import it lazily); an explicit
+# OMP_WAIT_POLICY in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import click  # noqa: E402
 
 from .bench import bench
 from .explain import explain_cmd, serve
