@@ -93,6 +93,20 @@ def test_the_fair_queue_takes_turns_between_keys_and_refuses_when_full():
     q.close()
 
 
+def test_work_that_waited_too_long_is_refused_not_run():
+    gate, ran = threading.Event(), []
+    q = FairQueue(threads=1, max_waiting=4, name="tile", max_wait_s=0.1)
+    q.submit("a", gate.wait)
+    late = q.submit("b", lambda: ran.append("late"))
+    time.sleep(0.3)
+    gate.set()
+    with pytest.raises(Busy, match="waited over 0.1 s"):
+        late.result(timeout=5)
+    assert ran == [] and q.stats()["expired"] == 1
+    assert q.submit("c", lambda: "fresh").result(timeout=5) == "fresh"
+    q.close()
+
+
 def test_a_full_tile_queue_answers_503_with_retry_after():
     with _client(tile_queue=0) as c:
         iid = _upload(c)

@@ -5,13 +5,16 @@ other route shares (``/api/health`` and the page stay responsive). Waiting work 
 ``max_waiting`` a submission raises :class:`Busy` (the route answers 503 with ``Retry-After``).
 Waiting work is served round-robin across keys (an image, a client), so one client asking for
 hundreds of tiles does not starve another. Work that is still waiting can be cancelled
-(``future.cancel()``, when its client has gone away) and is then never run.
+(``future.cancel()``, when its client has gone away) and is then never run. Work that has waited
+longer than ``max_wait_s`` is not run either: its future gets :class:`Busy`, so a client is told to
+come back instead of waiting past its own timeout.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
@@ -40,15 +43,15 @@ class FairQueue:
         data = future.result()
     """
 
-    def __init__(self, threads: int, max_waiting: int, name: str = "work"):
+    def __init__(self, threads: int, max_waiting: int, name: str = "work", max_wait_s: float = float("inf")):
         if threads < 1 or max_waiting < 0:
             raise ValueError("a FairQueue needs at least one thread and max_waiting >= 0")
-        self.name, self.max_waiting = name, max_waiting
-        self._queues: OrderedDict[Hashable, deque[tuple[Future, Callable[[], Any]]]] = OrderedDict()
+        self.name, self.max_waiting, self.max_wait_s = name, max_waiting, max_wait_s
+        self._queues: OrderedDict[Hashable, deque[tuple[Future, Callable[[], Any], float]]] = OrderedDict()
         self._cond = threading.Condition()
         self._closed = False
         self.running = 0
-        self.served = self.refused = self.cancelled = 0
+        self.served = self.refused = self.cancelled = self.expired = 0
         self._threads = [
             threading.Thread(target=self._work, name=f"clearzoom-{name}-{i}", daemon=True)
             for i in range(threads)
@@ -63,7 +66,7 @@ class FairQueue:
             return self._count_waiting()
 
     def _count_waiting(self) -> int:
-        return sum(1 for q in self._queues.values() for f, _ in q if not f.cancelled())
+        return sum(1 for q in self._queues.values() for f, _, _ in q if not f.cancelled())
 
     def submit(self, key: Hashable, fn: Callable[[], Any]) -> Future:
         """Queue ``fn`` under ``key``; its future gets the result or the exception."""
@@ -74,7 +77,7 @@ class FairQueue:
             if self._count_waiting() >= self.max_waiting:
                 self.refused += 1
                 raise Busy(f"{self.max_waiting} {self.name} requests are waiting")
-            self._queues.setdefault(key, deque()).append((future, fn))
+            self._queues.setdefault(key, deque()).append((future, fn, time.monotonic()))
             self._cond.notify()
         return future
 
@@ -84,15 +87,19 @@ class FairQueue:
             while True:
                 while self._queues:
                     key, q = next(iter(self._queues.items()))
-                    item = q.popleft()
+                    future, fn, since = q.popleft()
                     if q:
                         self._queues.move_to_end(key)  # this key waits for the others' turn
                     else:
                         del self._queues[key]
-                    if item[0].set_running_or_notify_cancel():
+                    if not future.set_running_or_notify_cancel():
+                        self.cancelled += 1
+                    elif time.monotonic() - since > self.max_wait_s:
+                        self.expired += 1
+                        future.set_exception(Busy(f"a {self.name} request waited over {self.max_wait_s:g} s"))
+                    else:
                         self.running += 1
-                        return item
-                    self.cancelled += 1
+                        return future, fn
                 if self._closed:
                     return None
                 self._cond.wait()
@@ -114,7 +121,7 @@ class FairQueue:
         with self._cond:
             self._closed = True
             for q in self._queues.values():
-                for f, _ in q:
+                for f, _, _ in q:
                     f.cancel()
             self._queues.clear()
             self._cond.notify_all()
@@ -127,4 +134,5 @@ class FairQueue:
                 "served": self.served,
                 "refused": self.refused,
                 "cancelled": self.cancelled,
+                "expired": self.expired,
             }

@@ -57,6 +57,7 @@ class WebConfig:
     result_bytes: int = 512 * MB  # finished jobs' images kept for download (part of store_bytes)
     tile_threads: int = 2  # tiles rendered at once
     tile_queue: int = 64  # tile renders waiting; more are answered 503 (the viewer retries)
+    tile_max_wait_s: float = 20.0  # a tile that waited longer is answered 503 instead of rendered
     upload_queue: int = 4  # uploads waiting to be decoded; more are answered 503
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # Host names served ("*": any); see guard.py
     openseadragon_dir: str | None = None  # the viewer's files; found in node_modules when None
@@ -110,7 +111,7 @@ class Service:
         )
         # finished jobs' images share the store's budget with the images and their latent codes
         self.images = ImageStore(cfg.store_bytes, on_evict=self._forget, external=self.jobs.result_bytes)
-        self.render_queue = FairQueue(cfg.tile_threads, cfg.tile_queue, "tile")
+        self.render_queue = FairQueue(cfg.tile_threads, cfg.tile_queue, "tile", cfg.tile_max_wait_s)
         self.ingest_queue = FairQueue(1, cfg.upload_queue, "upload")
 
     def close(self) -> None:
