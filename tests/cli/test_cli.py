@@ -152,6 +152,24 @@ def test_bench_quality_command(tmp_path):
     assert r.exit_code == 1 and r.output.startswith("error:") and "does not exist" in r.output
 
 
+def test_bench_without_matplotlib_still_succeeds_with_its_numbers(tmp_path, monkeypatch, caplog):
+    from conftest import BENCH
+
+    from clearzoom.errors import ClearZoomError
+    from clearzoom.eval import figures
+
+    def missing():
+        raise ClearZoomError("plots need matplotlib: pip install 'clearzoom[eval]'")
+
+    monkeypatch.setattr(figures, "_pyplot", missing)
+    r = run("bench", "quality", "--data", BENCH / "Set5", "--scales", "4", "--out", tmp_path / "o", "-q")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "o" / "results.json").is_file() and (
+        tmp_path / "o" / "crops_Set5_clean_x4.png"
+    ).is_file()
+    assert not (tmp_path / "o" / "psnr_vs_scale.png").exists() and "plots skipped" in caplog.text
+
+
 def test_bench_speed_command(tmp_path):
     r = run(
         "bench",
@@ -341,13 +359,13 @@ def test_explain_keeps_an_existing_pictures_folder_unless_asked(jpeg, tmp_path):
 def test_success_says_what_was_written_and_a_slow_tile_shows_a_live_bar(jpeg, tmp_path, capsys):
     import time
 
-    from clearzoom.cli.upscale import _TileBar
+    from clearzoom.cli.upscale import TileBar
 
     r = run("upscale", jpeg, "--scale", "2", "-o", tmp_path / "o.png")
     w, h = Image.open(jpeg).size
     assert f"wrote {tmp_path / 'o.png'} ({2 * w}x{2 * h}, " in r.output
     assert "wrote" not in run("upscale", jpeg, "--scale", "2", "-o", tmp_path / "q.png", "-q").output
-    with _TileBar("one-tile.png", quiet=False, delay_s=0.05) as bar:
+    with TileBar("one-tile.png", quiet=False, delay_s=0.05) as bar:
         time.sleep(0.8)  # a single tile rendering: no update() yet
         assert bar.bar is not None and bar.bar.format_dict["elapsed"] >= 0.5
         bar.update(1, 1)

@@ -69,21 +69,25 @@ def explain_cmd(
         pictures = report_path.with_name(f"{report_path.stem}_files")  # a Markdown report's PNGs
         if report_path.suffix.lower() == ".md" and pictures.exists() and not overwrite:
             fail(f"{pictures}: exists (use --overwrite to replace it)")
+    from .upscale import TileBar
+
     try:
-        result = explain(
-            src,
-            scale=parse_scale(scale),
-            size=parse_size(size),
-            model=model_name,
-            device=device,
-            precision=precision,
-            threads=threads,
-            save_output=save_output,
-            overwrite=overwrite,
-            tta=tta,
-            crisp=crisp,
-            crisp_model=crisp_model,
-        )
+        with TileBar(Path(src).name, quiet=as_json and report_path is None) as bar:
+            result = explain(
+                src,
+                scale=parse_scale(scale),
+                size=parse_size(size),
+                model=model_name,
+                device=device,
+                precision=precision,
+                threads=threads,
+                save_output=save_output,
+                overwrite=overwrite,
+                tta=tta,
+                crisp=crisp,
+                crisp_model=crisp_model,
+                progress=bar.update,
+            )
         if report_path is not None:
             write_report(result, report_path)
     except EXPECTED as exc:

@@ -231,7 +231,7 @@ def _run_batch(
             if dst.resolve() == src.resolve() and not options["overwrite"]:
                 raise FileExistsError(f"{dst}: is the input itself (use --overwrite to replace it)")
             started = time.perf_counter()
-            with _TileBar(src.name, quiet) as bar:
+            with TileBar(src.name, quiet) as bar:
                 upscale_file(src, dst, progress=bar.update, **options)
             log.info("wrote %s", dst)
             if not quiet:
@@ -254,7 +254,7 @@ def _say_written(dst: Path, seconds: float) -> None:
     click.echo(f"wrote {dst} ({size}{seconds:.1f} s)", err=True)
 
 
-class _TileBar:
+class TileBar:
     """A per-image progress bar over tiles. It appears after ``delay_s`` (quick images stay
     silent) and its clock keeps running while a tile renders, so even a one-tile image that takes
     minutes shows it is alive."""
@@ -289,7 +289,7 @@ class _TileBar:
             self.bar.total = total
             self.bar.update(done - self.bar.n)
 
-    def __enter__(self) -> _TileBar:
+    def __enter__(self) -> TileBar:
         if not self.quiet:
             self._ticker.start()
         return self

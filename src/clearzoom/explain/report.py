@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -89,6 +90,7 @@ def explain(
     tta: bool = False,
     crisp: float = 0.0,
     crisp_model=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExplainResult:
     """Analyse ``src``, upscale it with a stage trace, and build the workflow report.
 
@@ -101,6 +103,7 @@ def explain(
         tta: render with self-ensemble, as :func:`clearzoom.upscale` does.
         crisp, crisp_model: the crisp strength and partner, as for :func:`clearzoom.upscale`
             (the report's load stage says which blend was used).
+        progress: called as ``progress(tiles_done, tiles_total)`` while the image renders.
 
     Returns:
         :class:`ExplainResult` with the JSON-able report, the result-view images and the output.
@@ -134,6 +137,7 @@ def explain(
         trace=trace,
         tta=tta,
         input_quality=meta.restoration_quality,
+        progress=progress,
     )
     if save_output is not None:
         with trace.stage(
