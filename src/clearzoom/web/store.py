@@ -24,8 +24,8 @@ from .deepzoom import Pyramid
 __all__ = ["ImageEntry", "ImageStore", "LRUBytes", "new_id"]
 
 
-#: bytes counted for each stored image beyond its arrays: the analysis, the Python objects, the
-#: allocator's slack (measured: about 40 kB for a 24x20 upload, so 64 kB is on the safe side)
+#: bytes counted for each stored image beyond its arrays (the analysis, the Python objects, the
+#: allocator's slack): an allowance, so that a flood of tiny uploads is not counted as free
 ENTRY_OVERHEAD = 64 * 1024
 
 
