@@ -19,7 +19,15 @@ __all__ = [
     "InvalidInputError",
     "InvalidTargetError",
     "UnknownModelError",
+    "first_line",
 ]
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, for a one-line error; its type name when the
+    message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class ClearZoomError(Exception):

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .._source import DECODE_ERRORS, ImageSource, source_bytes
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, first_line
 from .jpeg import JpegInfo, jpeg_info
 from .signals import blockiness, noise_sigma
 from .webp import WebpInfo, webp_info
@@ -82,8 +82,7 @@ def analyze_image(source: ImageSource) -> ImageAnalysis:
         stored = (tags[256], tags[257]) if im.format == "TIFF" and 256 in tags else im.size
         im.load()
     except DECODE_ERRORS + (Image.DecompressionBombError,) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInputError(f"{name}: not a readable image ({first})") from None
+        raise InvalidInputError(f"{name}: not a readable image ({first_line(exc)})") from None
     w, h = stored
     if orientation in (5, 6, 7, 8):
         w, h = h, w

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ..errors import CheckpointError, UnknownModelError
+from ..errors import CheckpointError, UnknownModelError, first_line
 from ..models import registry
 from ..models.configs import LIIF_NORMALIZATION, Normalization
 from ..models.liif import LIIF
@@ -60,9 +60,7 @@ def _build(spec: dict[str, Any], sd: dict[str, torch.Tensor], source: str, *, of
     try:
         net.load_state_dict(sd, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(
-            f"{source}: weights do not match the spec ({str(exc).splitlines()[0]})"
-        ) from None
+        raise CheckpointError(f"{source}: weights do not match the spec ({first_line(exc)})") from None
     net.eval().requires_grad_(False)
     return net
 

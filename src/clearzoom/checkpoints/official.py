@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 
 __all__ = ["UNUSED_OFFICIAL_KEYS", "convert_official_state_dict", "read_official"]
 
@@ -61,7 +61,7 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
     except Exception as exc:  # safetensors' own error type
         if type(exc).__module__.split(".")[0] != "safetensors":  # torch hands some files to it
             raise
-        raise CheckpointError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0]})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({first_line(exc)})") from None
 
 
 def read_official(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .._source import DECODE_ERRORS, ImageSource, source_bytes
 from ..analysis.jpeg import jpeg_quality
 from ..analysis.webp import webp_info
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, first_line
 from ._deep import TIFF_TEXT_TAGS, is_png16_color, read_png16, read_tiff16
 from ._meta import ImageMeta
 
@@ -49,8 +49,7 @@ def read_image(
     except Image.DecompressionBombError as exc:
         raise InvalidInputError(f"{name}: refused, too many pixels ({exc})") from None
     except DECODE_ERRORS as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInputError(f"{name}: cannot decode the image ({first})") from None
+        raise InvalidInputError(f"{name}: cannot decode the image ({first_line(exc)})") from None
 
 
 def _decode(data: bytes, name: str, max_pixels: int | None) -> tuple[Image.Image | np.ndarray, ImageMeta]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from ..errors import UnknownModelError
+from ..errors import UnknownModelError, first_line
 
 __all__ = ["register", "make", "registered_names"]
 
@@ -57,7 +57,7 @@ def make(spec: dict[str, Any], args: dict[str, Any] | None = None) -> nn.Module:
     try:
         return _REGISTRY[name](**model_args)
     except (TypeError, ValueError, RuntimeError) as exc:  # wrong or missing arguments in the spec
-        raise UnknownModelError(f"bad arguments for model {name!r}: {str(exc).splitlines()[0]}") from None
+        raise UnknownModelError(f"bad arguments for model {name!r}: {first_line(exc)}") from None
 
 
 #: the largest integer a spec may hold (channels, blocks, layer widths) and the longest list: a

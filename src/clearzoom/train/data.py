@@ -31,7 +31,7 @@ from PIL import Image
 from ..coords import centers_of, make_coord
 from ..data.degrade import Pipeline, apply, last_jpeg_quality, quantize
 from ..data.resize import imresize
-from ..errors import ConfigError
+from ..errors import ConfigError, first_line
 from ..imageio import IMAGE_EXTENSIONS, find_images, read_pixels
 from ..models.liif import jpeg_strength
 from .config import DataConfig, DegradeConfig
@@ -121,7 +121,7 @@ class ImageStore:
                         if im.format in self.predownscale_formats and predownscale > 1:
                             h, w = round(h / predownscale), round(w / predownscale)
             except (OSError, ValueError, Image.DecompressionBombError) as exc:
-                reason = f"unreadable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+                reason = f"unreadable ({first_line(exc)})"
                 self._skip(path, reason)
                 continue
             if min(h, w) < min_side:

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import first_line
 from .queue import Busy
 from .store import new_id
 
@@ -102,7 +103,7 @@ class JobManager:
             job.state = "cancelled"
         except Exception as exc:  # a job's failure is reported, never kills the pool
             log.warning("job %s failed: %s", job.id, exc)
-            job.state, job.error = "error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            job.state, job.error = "error", first_line(exc)
         finally:
             job.seconds = round(time.perf_counter() - t, 3)
 
