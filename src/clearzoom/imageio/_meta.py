@@ -30,6 +30,11 @@ class ImageMeta:
     dpi: tuple[float, float] | None = None
     webp_quality: int | None = None
 
+    def colour_only(self) -> ImageMeta:
+        """This metadata less everything but the format and the colour profile (no EXIF: no GPS
+        position, camera or dates; no dpi), for outputs shared without it."""
+        return ImageMeta(format=self.format, icc_profile=self.icc_profile)
+
     @property
     def restoration_quality(self) -> int | None:
         """The JPEG quality to tell a JPEG-aware model (None: clean): a JPEG's own, or for a lossy

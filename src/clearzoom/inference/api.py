@@ -228,7 +228,7 @@ def upscale_file(
         kwargs["input_quality"] = meta.restoration_quality  # a JPEG's own, or a WebP's equivalent
     out = upscale(image, **kwargs)
     if strip_metadata:
-        meta = imageio.ImageMeta(format=meta.format, icc_profile=meta.icc_profile)
+        meta = meta.colour_only()
     kept = "ICC kept, EXIF stripped" if strip_metadata else "ICC and EXIF kept"
     with tr.stage("encode", detail=f"write {dst.suffix.lstrip('.').upper()} atomically, {kept}") as st:
         st.set_shape(np.asarray(out).shape)

@@ -293,11 +293,7 @@ class Service:
             "tta": tta,
             "strip_metadata": strip_metadata,
         }
-        meta = (
-            imageio.ImageMeta(format=e.meta.format, icc_profile=e.meta.icc_profile)
-            if strip_metadata
-            else e.meta
-        )
+        meta = e.meta.colour_only() if strip_metadata else e.meta
         ext = {"png": "png", "jpeg": "jpg", "webp": "webp"}[fmt]
         stem = Path(e.name).stem or "image"
 
