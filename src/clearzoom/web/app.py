@@ -41,7 +41,7 @@ from .._version import __version__
 from ..models.model import Model
 from .guard import Guard
 from .queue import Busy, FairQueue
-from .service import MB, ApiError, Service, WebConfig, find_openseadragon, is_id
+from .service import ApiError, Service, WebConfig, find_openseadragon, is_id
 
 __all__ = ["create_app"]
 
@@ -154,18 +154,9 @@ def _images(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
     """Uploads, image info, deep-zoom descriptors and tiles."""
     static = resources.files("clearzoom.web").joinpath("static")
 
-    async def read_limited(file: UploadFile) -> bytes:
-        chunks, size = [], 0
-        while chunk := await file.read(1 << 20):
-            size += len(chunk)
-            if size > cfg.max_upload_bytes:
-                raise ApiError(413, f"upload is over the {cfg.max_upload_bytes / MB:.0f} MB limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     @app.post("/api/images", status_code=201, summary="Upload an image (multipart field 'file')")
     async def upload(request: Request, file: UploadFile = File(...)):
-        data = await read_limited(file)
+        data = await file.read()  # the guard bounded the body; svc.ingest checks the file's own size
         entry = await _queued(
             request, svc.ingest_queue, _client(request), lambda: svc.ingest(data, file.filename)
         )
