@@ -255,9 +255,9 @@ def _say_written(dst: Path, seconds: float) -> None:
 
 
 class TileBar:
-    """A per-image progress bar over tiles. It appears after ``delay_s`` (quick images stay
-    silent) and its clock keeps running while a tile renders, so even a one-tile image that takes
-    minutes shows it is alive."""
+    """A per-image progress bar over tiles: from the first tile of a multi-tile image, and after
+    ``delay_s`` for any image (a quick one-tile image stays silent). Its clock keeps running while
+    a tile renders, so even a one-tile image that takes minutes shows it is alive."""
 
     def __init__(self, name: str, quiet: bool, delay_s: float = 2.0):
         self.name, self.quiet, self.delay_s = name, quiet, delay_s
@@ -282,7 +282,7 @@ class TileBar:
                 self.bar = tqdm(total=total, desc=self.name, unit="tile", leave=False)
 
     def update(self, done: int, total: int) -> None:
-        if self.quiet:
+        if self.quiet or (self.bar is None and total < 2):  # one tile: the ticker shows it, if slow
             return
         self._make_bar(total)
         with self._lock:
