@@ -37,6 +37,8 @@ from ..models.liif import jpeg_strength
 from .config import DataConfig, DegradeConfig
 
 __all__ = [
+    "bicubic_lr",
+    "draw_scale",
     "Batch",
     "ImageStore",
     "PatchSampler",
@@ -188,6 +190,17 @@ def step_generator(seed: int, step: int, rank: int, stream: int = 0) -> torch.Ge
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
+def draw_scale(g: torch.Generator, scale: tuple[float, float]) -> float:
+    """LIIF's magnification of an example or batch: ``r ~ U(scale)``."""
+    lo, hi = scale
+    return lo + (hi - lo) * torch.rand((), generator=g).item()
+
+
+def bicubic_lr(hr: torch.Tensor, side: int) -> torch.Tensor:
+    """The ``side x side`` LR of an HR crop: MATLAB-style bicubic, rounded to 8-bit levels."""
+    return quantize(imresize(hr.double(), size=(side, side)).float())
+
+
 class PatchSampler:
     """Makes the training batch of any step: ``sampler.batch(step)`` (deterministic).
 
@@ -229,19 +242,17 @@ class PatchSampler:
 
     def batch(self, step: int) -> Batch:
         g = step_generator(self.seed, step, self.rank)
-        r = self._scale(g) if self.data.whole_patches else None  # one scale for the whole batch
+        r = (
+            draw_scale(g, self.data.scale) if self.data.whole_patches else None
+        )  # one scale for the whole batch
         items = [self._example(g, r) for _ in range(self.per_rank)]
         return Batch(*(torch.stack(t) for t in zip(*items)))
-
-    def _scale(self, g: torch.Generator) -> float:
-        lo, hi = self.data.scale
-        return lo + (hi - lo) * torch.rand((), generator=g).item()
 
     def _example(self, g: torch.Generator, r: float | None):
         d = self.data
         img = self.store[self.indices[int(torch.randint(len(self.indices), (), generator=g))]]
         if r is None:
-            r = self._scale(g)
+            r = draw_scale(g, self.data.scale)
         side = round(d.patch * r)
         y = int(torch.randint(img.shape[0] - side + 1, (), generator=g))
         x = int(torch.randint(img.shape[1] - side + 1, (), generator=g))
@@ -255,7 +266,7 @@ class PatchSampler:
                 hr = hr.flip(-2)
             if flips[2]:
                 hr = hr.transpose(-1, -2)
-        lr = quantize(imresize(hr.double(), size=(d.patch, d.patch)).float())
+        lr = bicubic_lr(hr, d.patch)
         params = self.pipeline.sample(g)
         lr = apply(lr, params)
         strength = torch.tensor(jpeg_strength(last_jpeg_quality(params)))

@@ -36,13 +36,12 @@ import torch.nn.functional as F
 
 from ..atomic import atomic_path
 from ..coords import make_coord
-from ..data.degrade import Pipeline, apply, last_jpeg_quality, quantize
-from ..data.resize import imresize
+from ..data.degrade import Pipeline, apply, last_jpeg_quality
 from ..errors import ConfigError
 from ..imageio import to_uint8
 from ..models.liif import jpeg_strength
 from .config import TrainConfig
-from .data import Batch, ImageStore, list_images, split_files, step_generator
+from .data import Batch, ImageStore, bicubic_lr, draw_scale, list_images, split_files, step_generator
 
 __all__ = ["PackSampler", "build_pack", "realesrgan_teacher"]
 
@@ -90,7 +89,7 @@ def build_pack(
         x = int(torch.randint(img.shape[1] - side + 1, (), generator=g))
         hr = torch.from_numpy(np.ascontiguousarray(img[y : y + side, x : x + side])).permute(2, 0, 1)
         hr = hr.float() / 255
-        lr = quantize(imresize(hr.double(), size=(lr_side, lr_side)).float())
+        lr = bicubic_lr(hr, lr_side)
         params = pipeline.sample(g)
         lr8 = to_uint8(apply(lr, params).permute(1, 2, 0))
         arrays["hr"].append(to_uint8(hr.permute(1, 2, 0)))
@@ -128,8 +127,7 @@ class PackSampler:
 
     def batch(self, step: int) -> Batch:
         g = step_generator(self.seed, step, self.rank)
-        lo, hi = self.data.scale
-        r = lo + (hi - lo) * torch.rand((), generator=g).item()
+        r = draw_scale(g, self.data.scale)
         items = [self._example(g, r) for _ in range(self.per_rank)]
         return Batch(*(torch.stack(t) for t in zip(*items, strict=True)))
 
