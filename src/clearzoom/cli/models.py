@@ -129,9 +129,22 @@ def train_cmd(
 @click.argument("dst", type=click.Path(path_type=Path))
 @click.option("--raw", is_flag=True, help="Export the raw weights instead of their EMA.")
 @click.option("--description", help="One line shown by `clearzoom models`.")
+@click.option(
+    "--onnx",
+    is_flag=True,
+    help="CHECKPOINT is a model (name or file): write it as ONNX graphs into the folder DST "
+    "(encoder, decoder, int8 decoder, manifest, standalone driver).",
+)
+@click.option("--no-int8", is_flag=True, help="With --onnx: no int8 decoder.")
 @click.option("--overwrite", is_flag=True)
-def export_cmd(checkpoint, dst, raw, description, overwrite) -> None:
-    """Turn a training CHECKPOINT into a shippable model file DST (.safetensors)."""
+def export_cmd(checkpoint, dst, raw, description, onnx, no_int8, overwrite) -> None:
+    """Turn a training CHECKPOINT into a shippable model file DST (.safetensors), or (--onnx) a
+    model into ONNX graphs for onnxruntime."""
+    if onnx:
+        if raw or description:
+            raise click.UsageError("--raw and --description are for training checkpoints, not --onnx")
+        _export_onnx(str(checkpoint), dst, not no_int8, overwrite)
+        return
     from ..train import export_model
 
     check_model_dst(dst, overwrite)
@@ -140,6 +153,23 @@ def export_cmd(checkpoint, dst, raw, description, overwrite) -> None:
     except EXPECTED as exc:
         fail(str(exc))
     click.echo(f"wrote {dst}")
+
+
+def _export_onnx(model_name: str, dst: Path, int8: bool, overwrite: bool) -> None:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError:
+        fail("export --onnx needs onnx, onnxscript and onnxruntime: pip install 'clearzoom[onnx]'", code=2)
+    from ..checkpoints import load_model
+    from ..inference.onnx_export import export_onnx
+
+    try:
+        export_onnx(load_model(model_name), dst, overwrite=overwrite, int8=int8)
+    except EXPECTED as exc:
+        fail(str(exc))
+    click.echo(f"wrote {dst}/ (encoder.onnx, decoder.onnx{', decoder.int8.onnx' if int8 else ''})")
 
 
 @click.command("teacher-pack")

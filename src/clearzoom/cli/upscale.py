@@ -45,7 +45,18 @@ log = logging.getLogger("clearzoom")
 @click.option("--width", type=int, help="Output width (height keeps the aspect ratio).")
 @click.option("--height", type=int, help="Output height (width keeps the aspect ratio).")
 @click.option("--fit", help="The largest output inside WIDTHxHEIGHT, aspect ratio kept.")
-@click.option("--model", "model_name", help="Model name (see `clearzoom models`) or file.")
+@click.option(
+    "--model",
+    "model_name",
+    help="Model name (see `clearzoom models`) or file; with --backend onnxruntime, an export folder.",
+)
+@click.option(
+    "--backend",
+    default="torch",
+    show_default=True,
+    type=click.Choice(["torch", "onnxruntime"]),
+    help="onnxruntime: run the graphs of `clearzoom export --onnx` (CPU; the onnx extra).",
+)
 @click.option("--device", default="auto", show_default=True, type=DEVICE_CHOICES)
 @click.option(
     "--precision",
@@ -104,6 +115,19 @@ log = logging.getLogger("clearzoom")
 @click.option(
     "--skip-existing", is_flag=True, help="Leave inputs whose output exists alone (to resume a batch)."
 )
+@click.option(
+    "--ray",
+    "use_ray",
+    is_flag=True,
+    help="Run the batch on Ray (the ray extra): a local cluster, or --ray-address. Finished "
+    "outputs are skipped, so a rerun resumes.",
+)
+@click.option("--ray-address", metavar="ADDRESS", help="A running Ray cluster (e.g. 10.0.0.1:6379 or auto).")
+@click.option(
+    "--ray-workers",
+    type=click.IntRange(min=1),
+    help="Ray workers, one model each (default: the cluster's CPUs / --threads).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def upscale(
     inputs,
@@ -117,6 +141,7 @@ def upscale(
     height,
     fit,
     model_name,
+    backend,
     device,
     precision,
     tile_lr,
@@ -129,50 +154,51 @@ def upscale(
     strip_metadata,
     overwrite,
     skip_existing,
+    use_ray,
+    ray_address,
+    ray_workers,
     quiet,
 ) -> None:
     """Magnify INPUT image(s) or the images in INPUT folder(s) by a scale or to an exact size,
     removing compression artifacts."""
-    from ..checkpoints.blend import crisp_model as crisp_blend
     from ..inference.api import resolve_input_quality
     from ..inference.engine import DEFAULT_TILE_LR
-    from ..precision import resolve_device
+    from .backends import load_runnable, run_on_ray
 
     targets = sum(v is not None for v in (scale, size, fit)) + (width is not None or height is not None)
     _check_options(output, out_dir, suffix, overwrite, skip_existing, targets)
-    target = {
-        "scale": parse_scale(scale),
-        "size": parse_size(size),
-        "width": width,
-        "height": height,
-        "fit": parse_size(fit),
-    }
+    if (ray_address or ray_workers) and not use_ray:
+        raise click.UsageError("--ray-address and --ray-workers go with --ray")
+    if use_ray and out_dir is None:
+        raise click.UsageError("--ray writes a batch: give --out-dir")
     jobs = _plan(inputs, output, out_dir, fmt, suffix)
-    if skip_existing:
+    if skip_existing or (use_ray and not overwrite):  # a Ray batch always resumes
         todo = [(s, d) for s, d in jobs if not d.exists()]
         if len(todo) < len(jobs) and not quiet:
             click.echo(f"skipping {len(jobs) - len(todo)} image(s) whose output exists", err=True)
         jobs = todo
     try:
-        if input_quality != "auto":
-            input_quality = resolve_input_quality(input_quality)
-        dev = resolve_device(device)
-        model = crisp_blend(model_name, crisp, crisp_model, device=dev)
+        render = dict(
+            overwrite=overwrite,
+            jpeg_quality=jpeg_quality,
+            precision=precision,
+            tile_lr=tile_lr or DEFAULT_TILE_LR,
+            input_quality=input_quality if input_quality == "auto" else resolve_input_quality(input_quality),
+            tta=tta,
+            strip_metadata=strip_metadata,
+            scale=parse_scale(scale),
+            size=parse_size(size),
+            width=width,
+            height=height,
+            fit=parse_size(fit),
+        )
+        how = dict(name=model_name, backend=backend, device=device, crisp=crisp, crisp_model=crisp_model)
+        if use_ray:
+            sys.exit(run_on_ray(jobs, how, render, ray_workers, threads or 1, ray_address, quiet))
+        model, dev = load_runnable(threads=threads, **how)
     except EXPECTED as exc:
         fail(str(exc), code=2)
-    options = dict(
-        overwrite=overwrite,
-        jpeg_quality=jpeg_quality,
-        model=model,
-        device=dev,
-        precision=precision,
-        tile_lr=tile_lr or DEFAULT_TILE_LR,
-        threads=threads,
-        input_quality=input_quality,
-        tta=tta,
-        strip_metadata=strip_metadata,
-        **target,
-    )
+    options = {**render, "model": model, "device": dev, "threads": threads}
     failed = _run_batch(jobs, options, make_dirs=out_dir is not None, quiet=quiet)
     if failed:
         if len(jobs) > 1:

@@ -22,7 +22,15 @@ from ..errors import InvalidInputError
 from ..models.model import Model
 from ..precision import resolve_device, resolve_precision
 from ..trace import NO_TRACE, Trace
-from .engine import DEFAULT_CHUNK_QUERIES, DEFAULT_TILE_LR, RenderOptions, render_alpha, render_color
+from .engine import (
+    DEFAULT_CHUNK_QUERIES,
+    DEFAULT_TILE_LR,
+    RenderOptions,
+    Runnable,
+    render_alpha,
+    render_color,
+)
+from .onnxrt import OnnxGraphs
 from .planes import from_planes, new_buffer, store, to_planes
 from .target import MAX_OUTPUT_PIXELS, resolve_target
 
@@ -71,7 +79,8 @@ def upscale(
     height: int | None = None,
     region: tuple[int, int, int, int] | None = None,
     fit: tuple[int, int] | None = None,
-    model: str | os.PathLike | Model | None = None,
+    model: str | os.PathLike | Model | OnnxGraphs | None = None,
+    backend: str = "torch",
     device: str = "auto",
     precision: str = "auto",
     tile_lr: int = DEFAULT_TILE_LR,
@@ -96,6 +105,9 @@ def upscale(
         fit: ``(width, height)`` of a box: the largest output of the input's aspect ratio in it.
         region: ``(x0, y0, w, h)``: render only this window of the virtual output.
         model: name (``clearzoom models``), path, or a loaded :class:`Model`; default model if None.
+            With ``backend="onnxruntime"``: an export folder (``clearzoom export --onnx``) or its
+            loaded :class:`~clearzoom.inference.onnxrt.OnnxGraphs`.
+        backend: ``torch`` or ``onnxruntime`` (CPU; ``precision`` int8 picks the int8 decoder).
         device: ``auto`` (CUDA if present), ``cpu`` or ``cuda``.
         precision: ``auto``, ``fp32`` (exact), ``bf16`` or ``fp16``.
         tile_lr: tile size in input pixels (memory bound; the output does not depend on it).
@@ -136,13 +148,10 @@ def upscale(
         fit=fit,
         max_output_pixels=max_output_pixels,
     )
-    dev = resolve_device(device)
-    loaded = crisp_blend(model, float(crisp), crisp_model, device=dev)
-    if next(loaded.net.parameters()).device != dev:  # a copy: the caller's model is not moved
-        loaded = dataclasses.replace(loaded, net=copy.deepcopy(loaded.net).to(dev))
+    loaded, dev = _runnable(model, backend, device, crisp, crisp_model, threads)
     opts = RenderOptions(
         device=dev,
-        precision=resolve_precision(precision, dev),
+        precision=_precision_for(loaded, precision, dev),
         tile_lr=int(tile_lr),
         chunk_queries=int(chunk_queries),
         tta=bool(tta),
@@ -179,6 +188,43 @@ def upscale(
         return from_planes(buffer, planes)
 
 
+BACKENDS = ("torch", "onnxruntime")
+
+
+def _runnable(
+    model, backend: str, device: str, crisp: float, crisp_model, threads: int | None
+) -> tuple[Runnable, torch.device]:
+    """The model to render with, on its device: a PyTorch :class:`Model` (crisp-blended, moved),
+    or ONNX graphs (an :class:`OnnxGraphs`, or loaded from an export folder)."""
+    if backend not in BACKENDS:
+        raise InvalidInputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "onnxruntime" or isinstance(model, OnnxGraphs):
+        if float(crisp) or crisp_model is not None:
+            raise InvalidInputError("crisp blends PyTorch weights: not with the onnxruntime backend")
+        if str(device) not in ("auto", "cpu"):
+            raise InvalidInputError(f"the onnxruntime backend runs on the CPU, not {device!r}")
+        if isinstance(model, OnnxGraphs):
+            return model, torch.device("cpu")
+        if model is None or isinstance(model, Model):
+            raise InvalidInputError(
+                "the onnxruntime backend needs an export folder (clearzoom export --onnx)"
+            )
+        return OnnxGraphs.load(model, threads=threads), torch.device("cpu")
+    dev = resolve_device(device)
+    loaded = crisp_blend(model, float(crisp), crisp_model, device=dev)
+    if next(loaded.net.parameters()).device != dev:  # a copy: the caller's model is not moved
+        loaded = dataclasses.replace(loaded, net=copy.deepcopy(loaded.net).to(dev))
+    return loaded, dev
+
+
+def _precision_for(model: Runnable, precision: str, dev: torch.device) -> str:
+    """The resolved precision; onnxruntime has fp32 graphs and an int8 decoder only."""
+    resolved = resolve_precision(precision, dev)
+    if isinstance(model, OnnxGraphs):
+        return "int8" if resolved == "int8" and model.decoder_int8 is not None else "fp32"
+    return resolved
+
+
 def resolve_input_quality(value: int | str | None, image: object = None) -> int | None:
     """The JPEG quality to tell a JPEG-aware model: ``"auto"`` reads ``image``'s tables (a PIL
     JPEG; None for anything else), ``"clean"``/None mean None, an int (or its text) is checked."""
@@ -202,9 +248,12 @@ def upscale_file(
     overwrite: bool = False,
     jpeg_quality: int = 95,
     strip_metadata: bool = False,
+    data: bytes | None = None,
     **kwargs,
 ) -> Path:
     """Read ``src``, :func:`upscale` it (``kwargs``), write ``dst`` atomically with ICC and EXIF.
+
+    ``data``: ``src``'s bytes, already read (e.g. by a Ray Data reader); ``src`` then only names it.
 
     The output format follows ``dst``'s extension (png, jpg/jpeg, webp, tif/tiff, bmp).
     ``src`` is never overwritten unless ``overwrite=True``. ``strip_metadata`` keeps only the
@@ -222,7 +271,8 @@ def upscale_file(
     with tr.stage(
         "decode", detail=f"read {src.suffix.lstrip('.').upper() or 'image'}, EXIF orientation applied"
     ) as st:
-        image, meta = imageio.read_image(src)  # 16-bit colour PNGs and TIFFs come as uint16 arrays
+        # 16-bit colour PNGs and TIFFs come as uint16 arrays
+        image, meta = imageio.read_image(src if data is None else data)
         st.set_shape(np.asarray(image).shape)
     if kwargs.get("input_quality", "auto") == "auto":  # the decoded image no longer has the tables
         kwargs["input_quality"] = meta.restoration_quality  # a JPEG's own, or a WebP's equivalent

@@ -24,6 +24,8 @@ from ..models.model import Model
 from ..precision import autocast
 from ..trace import NO_TRACE, Trace, Tracer, conv_macs
 from .dihedral import DIHEDRAL
+from .onnx_tiles import render_tile_onnx
+from .onnxrt import OnnxGraphs
 from .tiling import Tile, TilePlan, plan_tiles
 
 __all__ = [
@@ -73,19 +75,22 @@ class RenderOptions:
     tta: bool = False  # test-time self-ensemble: the mean of 8 flipped/transposed renders (8x time)
 
 
+Runnable = Model | OnnxGraphs  # a PyTorch model, or its ONNX export (``--backend onnxruntime``)
+
+
 def plan_for(
-    model: Model,
+    model: Runnable,
     lr_hw: tuple[int, int],
     out_hw: tuple[int, int],
     window: tuple[int, int, int, int],
     tile_lr: int,
 ) -> TilePlan:
     """The tile plan the engine uses for this model and request."""
-    return plan_tiles(lr_hw, out_hw, window, tile_lr=tile_lr, halo=model.net.feature_radius)
+    return plan_tiles(lr_hw, out_hw, window, tile_lr=tile_lr, halo=model.feature_radius)
 
 
 def render_color(
-    model: Model,
+    model: Runnable,
     color: torch.Tensor,
     out_hw: tuple[int, int],
     window: tuple[int, int, int, int] | None = None,
@@ -98,7 +103,7 @@ def render_color(
     """Render the colour of ``window`` of an ``out_hw`` output, one tile at a time.
 
     Args:
-        model: a loaded LIIF model.
+        model: a loaded LIIF model, or the ONNX graphs of one (run by onnxruntime).
         color: input ``(3, h, w)`` float32 in [0, 1] on the CPU.
         out_hw: the (virtual) output size ``(H, W)``.
         window: ``(y0, x0, h, w)`` of the output to render; the whole output when ``None``.
@@ -113,7 +118,7 @@ def render_color(
         ``(tile, rgb)``: the tile (``tile.out_window`` says where it goes) and its colours
         ``(3, th, tw)`` float32 in [0, 1]-ish (not clipped), on the CPU.
     """
-    net, dev = model.net, options.device
+    dev = options.device
     h, w = color.shape[-2:]
     window = window if window is not None else (0, 0, *out_hw)
     # bound each tile's output too (at x64 a 256-pixel tile would be 268 MP): <= ~4 MP per tile
@@ -121,10 +126,14 @@ def render_color(
     tile_lr = max(8, min(options.tile_lr, int(MAX_TILE_OUT_SIDE / scale)))
     plan = plan_for(model, (h, w), out_hw, window, tile_lr)
     log.debug("render %sx%s -> %sx%s window %s: %s", w, h, out_hw[1], out_hw[0], window, plan.describe())
-    hidden = int8_hidden_layers(net) if options.precision == "int8" else None
+    hidden = (
+        int8_hidden_layers(model.net) if options.precision == "int8" and isinstance(model, Model) else None
+    )
     strength = jpeg_strength(jpeg_quality)
     tr = trace if trace is not None else NO_TRACE
-    if getattr(net, "condition", None) == "jpeg":
+    if isinstance(model, OnnxGraphs):
+        tr.facts["backend"] = "onnxruntime" + (" (int8 decoder)" if options.precision == "int8" else "")
+    if model.condition == "jpeg":
         tr.facts["jpeg_condition"] = "clean" if jpeg_quality is None else f"JPEG quality {jpeg_quality}"
     tr.facts.update(
         {
@@ -151,7 +160,7 @@ def render_color(
 
 
 def _render_tile(
-    model: Model,
+    model: Runnable,
     crop: torch.Tensor,
     tile: Tile,
     lr_hw: tuple[int, int],
@@ -163,6 +172,10 @@ def _render_tile(
 ) -> torch.Tensor:
     """Colours ``(3, th, tw)`` of one tile of a plan for ``lr_hw -> out_hw``, from ``crop``: the
     input's rows/columns ``tile.y/x.crop_start .. crop_stop``."""
+    if isinstance(model, OnnxGraphs):
+        return render_tile_onnx(
+            model, crop, tile, lr_hw, out_hw, options.chunk_queries, options.precision == "int8", strength, tr
+        )
     net, norm = model.net, model.normalization
     with tr.stage("normalise", detail="(x - inp_sub) / inp_div") as st:
         inp = ((crop.to(options.device) - norm.inp_sub) / norm.inp_div).unsqueeze(0)
@@ -183,7 +196,7 @@ def _render_tile(
 
 
 def _render_tile_tta(
-    model: Model,
+    model: Runnable,
     color: torch.Tensor,
     tile: Tile,
     out_hw: tuple[int, int],

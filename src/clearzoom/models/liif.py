@@ -56,6 +56,14 @@ def jpeg_strength(quality: int | None) -> float:
 _EPS_SHIFT = 1e-6
 
 
+def _pair(a: Any, b: Any, like: torch.Tensor) -> torch.Tensor:
+    """``(a, b)`` as a tensor of ``like``'s dtype and device; ``a``/``b`` are numbers, or 0-d tensors
+    when the grid size and offset are graph inputs (the ONNX decoder, :mod:`clearzoom.portable`)."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return torch.stack([torch.as_tensor(a), torch.as_tensor(b)]).to(like)
+    return like.new_tensor([a, b])
+
+
 def _gather(grid: torch.Tensor, iy: torch.Tensor, ix: torch.Tensor) -> torch.Tensor:
     """Rows of ``grid`` (B, C, h, w) at integer positions ``iy, ix`` (B, Q) -> (B, Q, C)."""
     b, c, h, w = grid.shape
@@ -223,7 +231,7 @@ class LIIF(nn.Module):
             if self.cell_decode:
                 if cell is None:
                     raise ValueError("this LIIF decodes cells: pass `cell`")
-                rel_cell = cell * cell.new_tensor([hf, wf])
+                rel_cell = cell * _pair(hf, wf, cell)
                 base = base + rel_cell @ layers[0].weight[:, self.feat_dim + 2 :].t()  # (B, Q|1, hidden)
             x, rel = self._gather(proj, coord, (hf, wf), offset)
             st.set_shape(x.view(n_ens, bsz, coord.shape[1], n_hidden))
@@ -267,12 +275,12 @@ class LIIF(nn.Module):
         shifts = [-1, 1] if self.local_ensemble else [0]
         eps = _EPS_SHIFT if self.local_ensemble else 0.0
         ry, rx = 1.0 / hf, 1.0 / wf
-        size = coord.new_tensor([hf, wf])
+        size = _pair(hf, wf, coord)
         batch_base = (torch.arange(bsz, device=coord.device) * (h * w)).view(bsz, 1)
         rows, rels = [], []
         for vy in shifts:
             for vx in shifts:
-                c_ = coord + coord.new_tensor([vy * ry + eps, vx * rx + eps])
+                c_ = coord + _pair(vy * ry + eps, vx * rx + eps, coord)
                 c_ = c_.clamp(-1 + 1e-6, 1 - 1e-6)
                 iy = nearest_index(c_[..., 0], hf)
                 ix = nearest_index(c_[..., 1], wf)

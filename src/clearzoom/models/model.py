@@ -32,5 +32,15 @@ class Model:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def feature_radius(self) -> int:
+        """LR pixels on each side that one projected code depends on (the tiles' halo)."""
+        return self.net.feature_radius
+
+    @property
+    def condition(self) -> str | None:
+        """``"jpeg"`` for a JPEG-aware model (told the input's JPEG strength), else None."""
+        return self.net.condition
+
+    @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.net.parameters())
