@@ -24,10 +24,11 @@ LAYERS = [
     {"imageio"},
     {"models"},
     {"checkpoints"},
+    {"instruct"},
     {"data"},
     {"inference"},
     {"eval"},
-    {"train", "explain"},
+    {"train", "explain", "cluster"},
     {"web"},
     {"cli", "__main__"},
 ]

@@ -62,3 +62,44 @@ def test_the_installed_package_upscales_and_serves_its_viewer(installed, tmp_pat
     cmd = [sys.executable, "-m", "clearzoom", "upscale", str(src), "--scale", "1.5", "-o", "out.png", "-q"]
     subprocess.run(cmd, env=env, cwd=tmp_path, check=True)
     assert (tmp_path / "out.png").stat().st_size > 10_000
+
+
+def test_the_wheel_declares_version_types_and_extras(installed):
+    """The version comes from one place (clearzoom/_version.py); py.typed ships; the scale-out
+    extras (onnx, ray) are declared."""
+    import clearzoom
+
+    wheel, _ = installed
+    assert wheel.name.startswith(f"clearzoom-{clearzoom.__version__}-")
+    with zipfile.ZipFile(wheel) as z:
+        assert "clearzoom/py.typed" in z.namelist()
+        assert "clearzoom/inference/onnxrt.py" in z.namelist()  # the driver export --onnx copies
+        meta = z.read(f"clearzoom-{clearzoom.__version__}.dist-info/METADATA").decode()
+    assert f"Version: {clearzoom.__version__}\n" in meta
+    for extra in ("onnx", "ray", "web"):
+        assert f"Provides-Extra: {extra}\n" in meta
+
+
+@pytest.mark.slow
+def test_pip_install_the_wheel_in_a_fresh_venv(installed, tmp_path):
+    """What a user does: a new venv, torch as usual, then the wheel with its dependencies from the
+    registry; the CLI works with the bundled models, from any folder, without the source tree."""
+    wheel, _ = installed
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q", "install"]
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    subprocess.run([*pip, "torch==2.13.0"], check=True, env=env)
+    subprocess.run([*pip, str(wheel)], check=True, env=env)
+    cli = str(venv / "bin" / "clearzoom")
+    src = BENCH / "Set5" / "baby.png"
+    done = subprocess.run(
+        [cli, "upscale", str(src), "--width", "700", "-o", "out.png", "-q"], cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0
+    from PIL import Image
+
+    with Image.open(tmp_path / "out.png") as im:
+        assert im.size == (700, 700)
+    models = subprocess.run([cli, "models"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert "clearzoom-jpeg" in models.stdout
