@@ -34,8 +34,9 @@ def render_tile_onnx(
         st.set_shape(tuple(proj.shape))
     cy, cx = ty.core_start - ty.crop_start, tx.core_start - tx.crop_start
     ch, cw = ty.core_stop - ty.core_start, tx.core_stop - tx.core_start
-    proj = proj[:, cy : cy + ch, cx : cx + cw]
-    rgb = rgb[:, :, cy : cy + ch, cx : cx + cw]
+    # contiguous once per tile: a strided window would be copied again for every chunk's run
+    proj = np.ascontiguousarray(proj[:, cy : cy + ch, cx : cx + cw])
+    rgb = np.ascontiguousarray(rgb[:, :, cy : cy + ch, cx : cx + cw])
     _, _, th, tw = tile.out_window
     out = np.empty((th * tw, 3), dtype=np.float32)
     cell = np.array([2.0 / out_hw[0], 2.0 / out_hw[1]], dtype=np.float32)
