@@ -17,6 +17,7 @@ def test_public_names_are_curated():
         "convert_checkpoint",
         "list_models",
         "load_model",
+        "parse_prompt",
         "upscale",
         "upscale_file",
     }

@@ -6,6 +6,7 @@ The public API (everything else is internal)::
     out = clearzoom.upscale(image, scale=3.7)            # PIL or numpy in, same kind out
     out = clearzoom.upscale(image, size=(1920, 1080))     # exact size
     model = clearzoom.load_model("clearzoom-jpeg")         # or a .safetensors / official LIIF .pth
+    clearzoom.parse_prompt("remove the grain, 2x").to_dict()  # tasks, strengths and geometry
 
 ``import clearzoom`` is light: torch and the models load on first use.
 """
@@ -23,6 +24,7 @@ _LAZY = {
     "convert_checkpoint": "clearzoom.checkpoints.loading",
     "list_models": "clearzoom.models.pretrained",
     "load_model": "clearzoom.checkpoints.loading",
+    "parse_prompt": "clearzoom.instruct.prompt",
     "upscale": "clearzoom.inference.api",
     "upscale_file": "clearzoom.inference.api",
 }
@@ -39,6 +41,7 @@ __all__ = sorted(
         "convert_checkpoint",
         "list_models",
         "load_model",
+        "parse_prompt",
         "upscale",
         "upscale_file",
     ]

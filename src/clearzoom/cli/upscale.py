@@ -41,6 +41,11 @@ log = logging.getLogger("clearzoom")
     help="Appended to each name with --out-dir, e.g. _x4: photo.jpg -> photo_x4.png.",
 )
 @click.option("--scale", help="Magnification S, or SX,SY per axis (e.g. 3.7 or 4,3).")
+@click.option(
+    "--prompt",
+    help='The request in words, e.g. "make it 3x bigger and remove the blocks": its size stands '
+    "for --scale/--size/--width/--height (see clearzoom.parse_prompt).",
+)
 @click.option("--size", help="Exact output WIDTHxHEIGHT.")
 @click.option("--width", type=int, help="Output width (height keeps the aspect ratio).")
 @click.option("--height", type=int, help="Output height (width keeps the aspect ratio).")
@@ -136,6 +141,7 @@ def upscale(
     fmt,
     suffix,
     scale,
+    prompt,
     size,
     width,
     height,
@@ -165,6 +171,10 @@ def upscale(
     from ..inference.engine import DEFAULT_TILE_LR
     from .backends import load_runnable, run_on_ray
 
+    if prompt is not None:
+        scale, size, width, height, input_quality = _from_prompt(
+            prompt, (scale, size, width, height, fit), input_quality, quiet
+        )
     targets = sum(v is not None for v in (scale, size, fit)) + (width is not None or height is not None)
     _check_options(output, out_dir, suffix, overwrite, skip_existing, targets)
     if (ray_address or ray_workers) and not use_ray:
@@ -204,6 +214,35 @@ def upscale(
         if len(jobs) > 1:
             say_error(f"{failed} of {len(jobs)} image(s) failed")
         sys.exit(1)
+
+
+def _from_prompt(text: str, given: tuple, input_quality: str, quiet: bool) -> tuple:
+    """``(scale, size, width, height, input_quality)`` as the prompt asks: its geometry (when no
+    option gives one), and a clean reading for a JPEG-aware model when it refuses deblocking."""
+    from ..instruct import parse_prompt
+
+    p = parse_prompt(text)
+    scale, size, width, height, fit = given
+    asked = p.scale is not None or p.size or p.width or p.height
+    if asked and any(v is not None for v in given):
+        raise click.UsageError("--prompt names a size: leave out --scale/--size/--width/--height/--fit")
+    if asked:
+        scale = None if p.scale is None else f"{p.scale:g}"
+        size = f"{p.size[0]}x{p.size[1]}" if p.size else None
+        width, height = p.width, p.height
+    elif all(v is None for v in given):
+        raise click.UsageError(
+            "--prompt names no size (e.g. '2x', '1920x1080', '3000 px wide'): say one, or give --scale"
+        )
+    notes = [f"prompt: tasks {', '.join(f'{k} {v:g}' for k, v in p.tasks.items()) or 'none'}"]
+    if "jpeg" in p.refused and input_quality == "auto":
+        input_quality = "clean"
+        notes.append("no deblocking asked: the model is told the input is clean")
+    if set(p.tasks) - {"jpeg"}:
+        notes.append("the bundled models are not task-steered: they restore JPEG artifacts only")
+    if not quiet:
+        click.echo("; ".join(notes), err=True)
+    return scale, size, width, height, input_quality
 
 
 def _check_options(
