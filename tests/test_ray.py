@@ -77,6 +77,9 @@ def test_ray_gives_the_cli_bytes_reports_bad_files_and_resumes(cluster, tiny_fil
     again = CliRunner().invoke(main, [*loud, "--out-dir", str(tmp_path / "ray"), "--ray"])
     assert "skipping 5 image(s)" in again.output and again.exit_code == 1  # only the bad file is tried
     assert _files(tmp_path / "ray") == expected
+    bad = [a if a != str(tiny_file) else "no-such-model" for a in common]
+    r = CliRunner().invoke(main, [*bad, "--out-dir", str(tmp_path / "bad"), "--ray"])
+    assert r.exit_code == 2 and "no-such-model" in r.output  # refused once, before any worker
 
 
 def _worker_pids() -> list[int]:

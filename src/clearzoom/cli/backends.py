@@ -58,6 +58,7 @@ def run_on_ray(
     from ..cluster import run_ray_batch
 
     try:
+        load_runnable(threads=1, **model)  # a bad model or option fails here, once, not per worker
         s = run_ray_batch(
             jobs,
             model=model,

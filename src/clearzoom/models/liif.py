@@ -57,8 +57,9 @@ _EPS_SHIFT = 1e-6
 
 
 def _pair(a: Any, b: Any, like: torch.Tensor) -> torch.Tensor:
-    """``(a, b)`` as a tensor of ``like``'s dtype and device; ``a``/``b`` are numbers, or 0-d tensors
-    when the grid size and offset are graph inputs (the ONNX decoder, :mod:`clearzoom.portable`)."""
+    """``(a, b)`` as a tensor of ``like``'s dtype and device; ``a``/``b`` are numbers, or 0-d
+    tensors when the grid size and offset are graph inputs (the ONNX decoder of
+    :mod:`~clearzoom.inference.onnx_export`)."""
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         return torch.stack([torch.as_tensor(a), torch.as_tensor(b)]).to(like)
     return like.new_tensor([a, b])
