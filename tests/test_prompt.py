@@ -89,3 +89,22 @@ def test_upscale_takes_its_size_and_deblocking_from_the_prompt(tmp_path):
     assert (tmp_path / "d.png").read_bytes() != (tmp_path / "p.png").read_bytes()  # deblocked
     assert run("--prompt", "make it better", "-o", str(tmp_path / "x.png")).exit_code == 2
     assert run("--prompt", "2x", "--scale", "2", "-o", str(tmp_path / "x.png")).exit_code == 2
+
+
+def test_explain_shows_the_parse_and_marks_instruct_ipt_used(tmp_path):
+    from conftest import BENCH
+    from PIL import Image
+
+    from clearzoom.explain import explain
+
+    src = tmp_path / "in.png"
+    Image.open(BENCH / "Set5" / "bird.png").convert("RGB").crop((60, 60, 124, 108)).save(src)
+    r = explain(src, prompt="make it 96 pixels wide and remove the grain", model="clearzoom-small").report
+    assert (r["output"]["width"], r["output"]["height"]) == (96, 72)
+    p = r["run"]["prompt"]
+    assert p["tasks"] == {"noise": 1.0} and p["matched"] == {"noise": ["grain"]} and p["width"] == 96
+    (ipt,) = [ref for ref in r["references"] if ref["title"].startswith("Instruct-IPT")]
+    assert "clearzoom.instruct.prompt" in ipt["used"]
+    plain = explain(src, scale=1.5, model="clearzoom-small").report
+    assert "prompt" not in plain["run"]
+    assert not [ref for ref in plain["references"] if ref["title"].startswith("Instruct-IPT")][0]["used"]

@@ -36,6 +36,7 @@ from .common import (
 @click.option("--tta", is_flag=True, help="Self-ensemble, as in `clearzoom upscale --tta`.")
 @click.option("--crisp", type=click.FloatRange(0, 1), default=0.0, help="As in `clearzoom upscale --crisp`.")
 @click.option("--crisp-model", help="As in `clearzoom upscale --crisp-model`.")
+@click.option("--prompt", help="The request in words, as in `clearzoom upscale --prompt`.")
 @click.option("--overwrite", is_flag=True, help="Replace existing report/output files.")
 def explain_cmd(
     src,
@@ -51,14 +52,15 @@ def explain_cmd(
     tta,
     crisp,
     crisp_model,
+    prompt,
     overwrite,
 ) -> None:
     """Explain how SRC is restored: task detected, each stage with shapes and timings, the result
     beside bicubic, and the works it rests on."""
     from ..explain import explain, to_json, write_report
 
-    if (scale is None) == (size is None):
-        raise click.UsageError("give exactly one of --scale or --size")
+    if scale is not None and size is not None or (scale is None and size is None and prompt is None):
+        raise click.UsageError("give exactly one of --scale or --size (or a --prompt that names one)")
     if report_path is None and not as_json:
         raise click.UsageError("give -o REPORT (.html, .md, .json) and/or --json")
     if report_path is not None:
@@ -86,6 +88,7 @@ def explain_cmd(
                 tta=tta,
                 crisp=crisp,
                 crisp_model=crisp_model,
+                prompt=prompt,
                 progress=bar.update,
             )
         if report_path is not None:

@@ -21,8 +21,23 @@ def _run_notes(run: dict) -> str:
     """What a JPEG-aware model was told about its input, and whether the render was a
     self-ensemble ('' when neither)."""
     told, tta = run.get("jpeg_condition"), run.get("self_ensemble")
-    return (f"JPEG condition told to the model: {told}. " if told else "") + (
-        f"Self-ensemble: {tta}; each stage ran 8 times per tile. " if tta else ""
+    return (
+        _prompt_note(run.get("prompt"))
+        + (f"JPEG condition told to the model: {told}. " if told else "")
+        + (f"Self-ensemble: {tta}; each stage ran 8 times per tile. " if tta else "")
+    )
+
+
+def _prompt_note(p: dict | None) -> str:
+    """What the prompt was understood to ask ('' without one)."""
+    if not p:
+        return ""
+    tasks = ", ".join(f"{k} {v:g} ({', '.join(p['matched'].get(k, []))})" for k, v in p["tasks"].items())
+    geometry = ", ".join(f"{k} {p[k]}" for k in ("scale", "size", "width", "height") if p[k] is not None)
+    refused = f"; refused: {', '.join(p['refused'])}" if p["refused"] else ""
+    return (
+        f'Prompt "{p["text"]}" read as: tasks {tasks or ("auto" if p["auto"] else "none")}{refused}; '
+        f"{geometry or 'no size'}. "
     )
 
 

@@ -28,6 +28,7 @@ from .. import imageio
 from .._version import __version__
 from ..analysis import ImageAnalysis, analyze_image, blockiness, describe_task
 from ..checkpoints.blend import crisp_model as crisp_blend
+from ..errors import InvalidInputError
 from ..eval.figures import detailed_region
 from ..inference.api import upscale
 from ..models.model import Model
@@ -90,6 +91,7 @@ def explain(
     tta: bool = False,
     crisp: float = 0.0,
     crisp_model=None,
+    prompt: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExplainResult:
     """Analyse ``src``, upscale it with a stage trace, and build the workflow report.
@@ -103,6 +105,8 @@ def explain(
         tta: render with self-ensemble, as :func:`clearzoom.upscale` does.
         crisp, crisp_model: the crisp strength and partner, as for :func:`clearzoom.upscale`
             (the report's load stage says which blend was used).
+        prompt: the request in words (:func:`clearzoom.parse_prompt`): its size stands for
+            ``scale``/``size``, and the report shows what it understood.
         progress: called as ``progress(tiles_done, tiles_total)`` while the image renders.
 
     Returns:
@@ -116,6 +120,9 @@ def explain(
             raise FileExistsError(f"{save_output}: exists (use --overwrite to replace it)")
     analysis = analyze_image(src)
     trace = Trace(device=resolve_device(device))
+    told_clean = False
+    if prompt is not None:
+        scale, size, told_clean = _apply_prompt(prompt, scale, size, analysis, trace)
     t_start = time.perf_counter()
     with trace.stage("decode", detail=f"read {analysis.format}, EXIF orientation applied") as st:
         image, meta = imageio.read_image(src)
@@ -136,7 +143,7 @@ def explain(
         threads=threads,
         trace=trace,
         tta=tta,
-        input_quality=meta.restoration_quality,
+        input_quality=None if told_clean else meta.restoration_quality,
         progress=progress,
     )
     if save_output is not None:
@@ -151,6 +158,25 @@ def explain(
         src, analysis, trace, loaded, total, result, save_output.name if save_output is not None else None
     )
     return ExplainResult(report, view, out)
+
+
+def _apply_prompt(text: str, scale, size, analysis: ImageAnalysis, trace: Trace) -> tuple[Any, Any, bool]:
+    """``(scale, size, told_clean)`` from the prompt, which the trace records for the report."""
+    from ..instruct import parse_prompt
+
+    p = parse_prompt(text)
+    if p.width or p.height:  # explain takes a scale or a size: keep the aspect ratio
+        w, h = analysis.width, analysis.height
+        k = p.width / w if p.width else p.height / h
+        p_size = p.size or (p.width or round(w * k), p.height or round(h * k))
+    else:
+        p_size = p.size
+    if scale is None and size is None:
+        scale, size = p.scale, p_size
+    if scale is None and size is None:
+        raise InvalidInputError("the prompt names no size (e.g. '2x', '1920x1080'): say one, or give --scale")
+    trace.facts["prompt"] = {**p.to_dict(), "text": text, "refused": list(p.refused), "matched": p.matched}
+    return scale, size, "jpeg" in p.refused
 
 
 def _result_view(
@@ -181,6 +207,17 @@ def _result_view(
         },
     }
     return view, result
+
+
+def _references(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The works cited, each saying where clearzoom uses it; Instruct-IPT's parser when this run
+    read a prompt."""
+    refs = [{k: r[k] for k in ("title", "url", "role", "used")} for r in load_references()]
+    if "prompt" in run:
+        for r in refs:
+            if r["title"].startswith("Instruct-IPT") and not r["used"]:
+                r["used"] = "this run's request was read from words by clearzoom.instruct.prompt"
+    return refs
 
 
 def _report(
@@ -226,5 +263,5 @@ def _report(
         "total_seconds": round(total, 4),
         "stage_seconds": round(trace.total_seconds, 4),
         "result": result,
-        "references": [{k: r[k] for k in ("title", "url", "role", "used")} for r in load_references()],
+        "references": _references(run),
     }
