@@ -312,3 +312,13 @@ def test_a_best_quality_job_is_the_self_ensemble(tiny_skip_model):
     ).astype(int)
     assert np.abs(results[True] - expected).max() <= 1
     assert np.abs(results[True] - results[False]).mean() > 0.5
+
+
+def test_the_prompt_route_reads_a_request(client):
+    r = client.get("/api/prompt", params={"text": "make it 3x bigger, remove the grain but keep the blocks"})
+    assert r.status_code == 200
+    p = r.json()
+    assert p["scale"] == 3 and p["tasks"] == {"noise": 1.0} and p["refused"] == ["jpeg"]
+    assert p["matched"] == {"noise": ["grain"], "jpeg": ["blocks"]}
+    assert client.get("/api/prompt", params={"text": "x" * 501}).status_code == 422  # bounded
+    assert client.get("/api/prompt").status_code == 422

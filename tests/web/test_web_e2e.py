@@ -62,7 +62,10 @@ def test_upload_upscale_compare_and_deep_zoom(server, tmp_path):
         page.wait_for_selector("#analysis:not([hidden])", timeout=30_000)
         assert "PNG image" in page.inner_text("#task")
         info = page.evaluate("current")
-        page.fill("#scale", "2")
+        page.fill("#prompt", "please double it and get rid of the grain")  # the prompt box fills the form
+        page.click("#read")
+        page.wait_for_selector("#prompt-note:has-text('noise')")
+        assert page.input_value("#scale") == "2" and "grain" in page.inner_text("#prompt-note")
         page.click("#go")
         page.wait_for_selector("#compare:not([hidden])", timeout=60_000)
         page.wait_for_function("document.getElementById('after').naturalWidth > 0", timeout=30_000)

@@ -9,6 +9,7 @@ API (OpenAPI document at ``/openapi.json``)::
     GET    /api/images/{id}.dzi              Deep Zoom descriptor (the input x zoom per side)
     GET    /api/images/{id}_files/{level}/{col}_{row}.{png|jpeg}   Deep Zoom tiles
     DELETE /api/images/{id}                                                      (204)
+    GET    /api/prompt?text=...              what a request in words asks for (tasks, size)
     POST   /api/images/{id}/jobs             {"scale"} or {"width", "height"}, "format", "tta" (202)
     GET    /api/jobs/{job_id}                state, progress, error
     GET    /api/jobs/{job_id}/result         the upscaled image (download)
@@ -26,7 +27,7 @@ from importlib import resources
 from typing import Literal
 
 try:
-    from fastapi import FastAPI, File, Request, UploadFile
+    from fastapi import FastAPI, File, Query, Request, UploadFile
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
@@ -38,6 +39,7 @@ except ImportError as exc:  # pragma: no cover - exercised by the CLI's message
     ) from None
 
 from .._version import __version__
+from ..instruct import parse_prompt
 from ..models.model import Model
 from .guard import Guard
 from .queue import Busy, FairQueue
@@ -137,6 +139,11 @@ def _page(app: FastAPI, svc: Service, cfg: WebConfig) -> None:
             "OpenSeadragon not found (run scripts/setup.sh, which runs npm ci): "
             "the page works without its deep-zoom viewer"
         )
+
+    @app.get("/api/prompt", summary="What a request in words asks for (clearzoom.parse_prompt)")
+    async def prompt(text: str = Query(..., max_length=500)):
+        p = parse_prompt(text)  # pure Python, microseconds: on the event loop
+        return {**p.to_dict(), "refused": list(p.refused), "matched": p.matched}
 
     @app.get("/api/health")
     async def health():  # on the event loop: answers while every render thread is busy

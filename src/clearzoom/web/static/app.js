@@ -64,6 +64,32 @@ function openViewer(info) {
   $("viewer-note").textContent = "Levels above the input's own resolution (level " + info.deepzoom.first_model_level + " and up) are rendered by the model on demand.";
 }
 
+// A request in words (GET /api/prompt): its size fills the form; its tasks are shown.
+async function readPrompt() {
+  const text = $("prompt").value.trim();
+  if (!text) return;
+  try {
+    const p = await api("GET", "/api/prompt?text=" + encodeURIComponent(text));
+    const pick = (mode) => { document.querySelector("input[name=mode][value=" + mode + "]").checked = true; };
+    if (p.scale !== null) { pick("scale"); $("scale").value = p.scale; }
+    else if (p.size !== null) { pick("size"); $("width").value = p.size[0]; $("height").value = p.size[1]; }
+    else if ((p.width !== null || p.height !== null) && current) {
+      const k = p.width !== null ? p.width / current.width : p.height / current.height;
+      pick("size");
+      $("width").value = p.width !== null ? p.width : Math.round(current.width * k);
+      $("height").value = p.height !== null ? p.height : Math.round(current.height * k);
+    }
+    const tasks = Object.entries(p.tasks).map(([t, s]) => t + (s < 1 ? " (" + s + ")" : "") + ": " + (p.matched[t] || []).join(", "));
+    let note = "Tasks: " + (tasks.join("; ") || (p.auto ? "left to the analysis" : "none"));
+    if (p.refused.length) note += "; refused: " + p.refused.join(", ");
+    if (Object.keys(p.tasks).some((t) => t !== "jpeg")) note += ". The bundled model restores JPEG artifacts only.";
+    $("prompt-note").textContent = note;
+    $("prompt-note").className = "";
+  } catch (e) {
+    $("prompt-note").textContent = e.message; $("prompt-note").className = "error";
+  }
+}
+
 async function runJob(ev) {
   ev.preventDefault();
   if (!current) return;
@@ -106,6 +132,8 @@ $("slider").addEventListener("input", () => {
 });
 $("cancel").addEventListener("click", async () => { if (job) await api("DELETE", "/api/jobs/" + job.id); });
 $("job-form").addEventListener("submit", runJob);
+$("read").addEventListener("click", readPrompt);
+$("prompt").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); readPrompt(); } });
 $("file").addEventListener("change", () => { if ($("file").files[0]) upload($("file").files[0]); });
 $("example").addEventListener("click", async () => {
   status("Loading the example …");
