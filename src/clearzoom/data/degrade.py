@@ -161,7 +161,39 @@ class Blur:
         return quantize(y[0])
 
 
-Degradation = Jpeg | DoubleJpeg | Noise | PoissonNoise | Blur | Rescale
+@dataclass(frozen=True)
+class MotionBlur:
+    """Linear motion blur: the mean along a ``length``-pixel line at ``angle`` degrees (0: along
+    the rows), drawn with sub-pixel weights (bilinear splatting), reflect padding."""
+
+    length: float
+    angle: float
+
+    def kernel(self) -> torch.Tensor:
+        r = max(1, math.ceil(self.length / 2))
+        k = torch.zeros(2 * r + 1, 2 * r + 1)
+        a = math.radians(self.angle)
+        for t in torch.linspace(-self.length / 2, self.length / 2, max(2, round(4 * self.length))):
+            y, x = r - float(t) * math.sin(a), r + float(t) * math.cos(a)
+            y0, x0 = math.floor(y), math.floor(x)
+            fy, fx = y - y0, x - x0
+            for dy, wy in ((0, 1 - fy), (1, fy)):
+                for dx, wx in ((0, 1 - fx), (1, fx)):
+                    if 0 <= y0 + dy <= 2 * r and 0 <= x0 + dx <= 2 * r:
+                        k[y0 + dy, x0 + dx] += wy * wx
+        return k / k.sum()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.length <= 1:
+            return x
+        k = self.kernel()
+        r = k.shape[0] // 2
+        c = x.shape[0]
+        y = F.pad(x[None], (r, r, r, r), mode="reflect")
+        return quantize(F.conv2d(y, k.view(1, 1, *k.shape).expand(c, 1, -1, -1), groups=c)[0])
+
+
+Degradation = Jpeg | DoubleJpeg | Noise | PoissonNoise | Blur | MotionBlur | Rescale
 
 
 def apply(x: torch.Tensor, params: list[Degradation]) -> torch.Tensor:
