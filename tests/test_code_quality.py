@@ -26,7 +26,7 @@ LAYERS = [
     {"checkpoints"},
     {"instruct"},
     {"data"},
-    {"inference"},
+    {"inference", "features"},
     {"eval"},
     {"train", "explain", "cluster"},
     {"web"},
