@@ -12,7 +12,10 @@ development phrasings, and ``tests/test_prompt.py`` phrasings of our own.
 
 ``auto`` is true when the text names no task but asks for some improvement ("make it better",
 "restore it") or asks for nothing at all: the image analysis then chooses the tasks. A text that
-names tasks only to refuse them ("leave the noise alone") is not ``auto``. A request
+names tasks only to refuse them ("leave the noise alone") is not ``auto``, and neither is one that
+only asks for a larger image ("upscale", "make it bigger"). Negation by "no"/"without" of a defect
+asks for its removal ("no noise", "without any artifacts"); of an action or a verb it refuses the
+task ("no denoising", "without losing sharpness"). A request
 that only names a size ("upscale 4x", "keep the grain and make it 2x") is ``auto: False`` with no
 task: enlarge only.
 """
@@ -51,7 +54,15 @@ _TASK_PHRASES: dict[str, tuple[str, ...]] = {
 }
 _IMPROVE = _words("""better improve improved enhance enhanced restore restored repair fix clean cleanup
     clearer clear nicer quality clarity good beautify retouch remaster polish best""")
-_NEGATORS = _words("keep preserve leave retain without dont don't not no never avoid skip")
+_NEGATORS = _words("keep preserve leave retain without dont don't not no never avoid skip like love")
+_LIKERS = _words("i we you they really still do actually")
+_VERBS = _words("lose remove change touch affect reduce add alter do make")
+# words that name the restoration itself (refused by any negation), not the defect it removes
+_ACTIONS = _words("denoise denoised deblock deblur unblur sharpen crispen degrain")
+# asking for a larger image (and nothing else) is a request: enlarge only, not "auto"
+_ENLARGE = _words(
+    "upscale upscaled upscaling enlarge enlarged enlarging bigger larger magnify zoom resize upsample"
+)
 _MILD = _words("little bit slightly slight light lightly mild mildly gentle gently subtle touch somewhat")
 _CLAUSE = re.compile(r"[,;.!?]|\b(?:but|and|then|also|while|though|although|however|plus)\b")
 
@@ -189,6 +200,22 @@ def _fuzzy(token: str, vocabulary: tuple[str, ...]) -> bool:
     return bool(difflib.get_close_matches(token, [w for w in vocabulary if len(w) >= 4], n=1, cutoff=0.8))
 
 
+def _refuses(tokens: list[str], cue: int | None, i: int) -> bool:
+    """Whether the negation at ``cue`` refuses the task word at ``i``. "no noise" and "without any
+    artifacts" ask for the result to be free of them (the task is wanted); "keep the grain",
+    "don't sharpen" and "without losing sharpness" refuse it (a verb or a keep-word is negated)."""
+    if cue is None or i - cue > 5:
+        return False
+    between = tokens[cue + 1 : i]
+    verb = any(t.endswith("ing") or t in _VERBS for t in between)
+    action = tokens[i] in _ACTIONS or tokens[i].endswith("ing")  # "without blurring it"
+    if tokens[cue] in ("no", "without"):
+        return verb or action
+    if tokens[cue] in ("like", "love"):  # "I like the grain"; but "I'd like you to remove the grain"
+        return not (verb or action)
+    return True
+
+
 def _clause_tasks(clause: str) -> tuple[dict[str, float], list[tuple[str, str]], bool]:
     """Tasks asked for in one clause (strength per task), the words matched, and whether the
     clause asks for improvement in general."""
@@ -198,11 +225,12 @@ def _clause_tasks(clause: str) -> tuple[dict[str, float], list[tuple[str, str]],
     strength = 0.5 if any(t in _MILD for t in tokens) else 1.0
     negated_from = None
     for i, tok in enumerate(tokens):
-        if tok in _NEGATORS and negated_from is None:
+        liking = tok in ("like", "love") and i > 0 and tokens[i - 1] in _LIKERS  # not "dust-like"
+        if (tok in _NEGATORS and tok not in ("like", "love") or liking) and negated_from is None:
             negated_from = i
         for task, vocab in _TASK_WORDS.items():
             if _fuzzy(tok, vocab):
-                if negated_from is not None and i - negated_from <= 5:
+                if _refuses(tokens, negated_from, i):
                     found.setdefault(task, 0.0)
                 else:
                     found[task] = max(found.get(task, 0.0), strength)
@@ -214,6 +242,10 @@ def _clause_tasks(clause: str) -> tuple[dict[str, float], list[tuple[str, str]],
                 words.append((task, ph))
     improve = any(t in _IMPROVE for t in tokens)
     return found, words, improve
+
+
+def _asks_to_enlarge(text: str) -> bool:
+    return any(t in _ENLARGE for t in re.findall(r"[a-z]+", text)) or "blow up" in text
 
 
 def parse_prompt(text: str) -> Prompt:
@@ -234,7 +266,8 @@ def parse_prompt(text: str) -> Prompt:
             p.matched.setdefault(task, []).append(w)
     p.refused = tuple(k for k, v in p.tasks.items() if v == 0)
     p.tasks = {k: v for k, v in p.tasks.items() if v > 0}
-    nothing = p.scale is None and p.size is None and p.width is None and p.height is None
+    geometry = p.scale is not None or p.size is not None or p.width is not None or p.height is not None
+    nothing = not geometry and not _asks_to_enlarge(t)
     # a request that names tasks only to refuse them ("leave the noise alone") is not a blank
     # cheque for the analysis, which might pick the refused task
     p.auto = not p.tasks and not p.refused and (improve or nothing)
