@@ -153,3 +153,27 @@ def test_cli_export_and_backend(tmp_path, monkeypatch):
     assert r.exit_code == 2 and "crisp" in r.output and not Path("c.png").exists()
     r = CliRunner().invoke(main, [*args, "--model", "nowhere", "--backend", "onnxruntime", "-o", "n.png"])
     assert r.exit_code != 0 and "clearzoom-onnx.json" in r.output
+
+
+def test_damaged_or_crafted_exports_are_refused_in_one_line(exported, tmp_path):
+    import json
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(exported, bad)
+    manifest = json.loads((bad / "clearzoom-onnx.json").read_text())
+    (bad / "decoder.onnx").write_bytes((exported / "decoder.onnx").read_bytes()[:5000])  # torn
+    with pytest.raises(ValueError, match="not a loadable ONNX graph"):
+        OnnxGraphs.load(bad)
+    for change, message in (
+        ({"encoder": {"file": "../../elsewhere.onnx"}}, "plain name"),
+        ({"version": 99}, "version 99"),
+        ({"format": "other"}, "not a clearzoom-onnx manifest"),
+        ({"feature_radius": None}, "incomplete"),
+    ):
+        (bad / "clearzoom-onnx.json").write_text(json.dumps({**manifest, **change}))
+        with pytest.raises(ValueError, match=message):
+            OnnxGraphs.load(bad)
+    (bad / "clearzoom-onnx.json").write_bytes(b"\xff\xfe not json")
+    with pytest.raises(ValueError, match="not JSON"):
+        OnnxGraphs.load(bad)

@@ -88,12 +88,7 @@ class OnnxGraphs:
         import onnxruntime as ort
 
         folder = Path(folder)
-        manifest_path = folder / MANIFEST
-        if not manifest_path.is_file():
-            raise FileNotFoundError(f"{folder}: no {MANIFEST} (make one with clearzoom export --onnx)")
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("format") != FORMAT or int(manifest.get("version", 0)) > FORMAT_VERSION:
-            raise ValueError(f"{manifest_path}: not a {FORMAT} manifest of version <= {FORMAT_VERSION}")
+        manifest = _read_manifest(folder)
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = int(threads)
@@ -102,7 +97,12 @@ class OnnxGraphs:
         def session(name: str | None) -> Any:
             if not name:
                 return None
-            return ort.InferenceSession(str(folder / name), opts, providers=["CPUExecutionProvider"])
+            path = folder / name
+            try:
+                return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime's own error types: a torn or foreign file
+                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ValueError(f"{path}: not a loadable ONNX graph ({msg[:200]})") from None
 
         return cls(
             name=str(manifest.get("model", folder.name)),
@@ -134,6 +134,39 @@ class OnnxGraphs:
             "offset": np.asarray(offset, dtype=np.int64),
         }
         return _run(sess, feeds)
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    """The export's manifest, checked: its format and version, and graph file names that stay
+    inside the folder (a crafted manifest cannot point onnxruntime elsewhere)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder}: no {MANIFEST} (make one with clearzoom export --onnx)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a {FORMAT} manifest")
+    if not isinstance(manifest.get("version"), int) or manifest["version"] > FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: version {manifest.get('version')!r}; this reader knows up to {FORMAT_VERSION}"
+        )
+    try:
+        names = [
+            manifest["encoder"]["file"],
+            manifest["decoder"]["file"],
+            manifest["decoder"].get("int8_file"),
+        ]
+        int(manifest["feature_radius"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ValueError(f"{path}: incomplete (encoder, decoder and feature_radius are needed)") from None
+    for name in names:
+        if name is not None and (
+            not isinstance(name, str) or Path(name).name != name or name in ("", ".", "..")
+        ):
+            raise ValueError(f"{path}: graph file {name!r} must be a plain name inside the folder")
+    return manifest
 
 
 def _run(session: Any, feeds: dict[str, Any]) -> Any:
