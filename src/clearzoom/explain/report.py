@@ -165,12 +165,11 @@ def _apply_prompt(text: str, scale, size, analysis: ImageAnalysis, trace: Trace)
     from ..instruct import parse_prompt
 
     p = parse_prompt(text)
-    if p.width or p.height:  # explain takes a scale or a size: keep the aspect ratio
+    p_size: tuple[int, int] | None = p.size
+    if p_size is None and (p.width or p.height):  # explain takes a scale or a size: keep the aspect
         w, h = analysis.width, analysis.height
-        k = p.width / w if p.width else p.height / h
-        p_size = p.size or (p.width or round(w * k), p.height or round(h * k))
-    else:
-        p_size = p.size
+        k = p.width / w if p.width else (p.height or h) / h
+        p_size = (p.width or round(w * k), p.height or round(h * k))
     if scale is None and size is None:
         scale, size = p.scale, p_size
     if scale is None and size is None:
