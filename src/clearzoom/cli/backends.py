@@ -17,14 +17,14 @@ def load_runnable(
 ) -> tuple[Any, Any]:
     """``(model, device)`` for the whole batch: a crisp-blended PyTorch model, or the graphs of an
     ONNX export folder (a one-line error if the onnx extra is missing or the options ask for what
-    only PyTorch does)."""
-    from ..precision import resolve_device
+    only PyTorch does, naming the options)."""
+    from ..inference.api import load_runnable as load
 
+    how: dict[str, Any] = dict(
+        backend=backend, device=device, crisp=crisp, crisp_model=crisp_model, threads=threads
+    )
     if backend != "onnxruntime":
-        from ..checkpoints.blend import crisp_model as crisp_blend
-
-        dev = resolve_device(device)
-        return crisp_blend(name, crisp, crisp_model, device=dev), dev
+        return load(name, **how)
     if name is None:
         raise click.UsageError("--backend onnxruntime needs --model EXPORT_DIR (clearzoom export --onnx)")
     if crisp or crisp_model:
@@ -35,9 +35,7 @@ def load_runnable(
         import onnxruntime  # noqa: F401
     except ImportError:
         fail("--backend onnxruntime needs onnxruntime: pip install 'clearzoom[onnx]'", code=2)
-    from ..inference.onnxrt import OnnxGraphs
-
-    return OnnxGraphs.load(name, threads=threads), resolve_device("cpu")
+    return load(name, **how)
 
 
 def run_on_ray(

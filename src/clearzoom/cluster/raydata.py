@@ -44,19 +44,10 @@ class _Restorer:
     """A Ray Data actor: one loaded model, then ``upscale_file`` for each row (``path``, ``bytes``)."""
 
     def __init__(self, model: dict[str, Any], options: dict[str, Any], outputs: dict[str, str]):
-        from ..checkpoints.blend import crisp_model
-        from ..inference.onnxrt import OnnxGraphs
-        from ..precision import resolve_device
+        from ..inference.api import load_runnable
 
-        threads = options.get("threads")
-        if model.get("backend") == "onnxruntime":
-            self.model: Any = OnnxGraphs.load(model["name"], threads=threads)
-            device = resolve_device("cpu")
-        else:
-            device = resolve_device(model.get("device", "auto"))
-            self.model = crisp_model(
-                model.get("name"), model.get("crisp", 0.0), model.get("crisp_model"), device=device
-            )
+        how = {k: v for k, v in model.items() if k != "name"}
+        self.model, device = load_runnable(model.get("name"), threads=options.get("threads"), **how)
         self.options = {**options, "device": device}
         self.outputs = outputs
 

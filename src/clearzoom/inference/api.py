@@ -34,7 +34,7 @@ from .onnxrt import OnnxGraphs
 from .planes import from_planes, new_buffer, store, to_planes
 from .target import MAX_OUTPUT_PIXELS, resolve_target
 
-__all__ = ["upscale", "upscale_file"]
+__all__ = ["load_runnable", "upscale", "upscale_file"]
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,9 @@ def upscale(
         fit=fit,
         max_output_pixels=max_output_pixels,
     )
-    loaded, dev = _runnable(model, backend, device, crisp, crisp_model, threads)
+    loaded, dev = load_runnable(
+        model, backend=backend, device=device, crisp=crisp, crisp_model=crisp_model, threads=threads
+    )
     opts = RenderOptions(
         device=dev,
         precision=_precision_for(loaded, precision, dev),
@@ -191,11 +193,18 @@ def upscale(
 BACKENDS = ("torch", "onnxruntime")
 
 
-def _runnable(
-    model, backend: str, device: str, crisp: float, crisp_model, threads: int | None
+def load_runnable(
+    model,
+    *,
+    backend: str = "torch",
+    device: str = "auto",
+    crisp: float = 0.0,
+    crisp_model=None,
+    threads: int | None = None,
 ) -> tuple[Runnable, torch.device]:
     """The model to render with, on its device: a PyTorch :class:`Model` (crisp-blended, moved),
-    or ONNX graphs (an :class:`OnnxGraphs`, or loaded from an export folder)."""
+    or ONNX graphs (an :class:`OnnxGraphs`, or loaded from an export folder). Load it once and
+    pass it as ``model`` to render many images (the CLI's batches, each Ray worker)."""
     if backend not in BACKENDS:
         raise InvalidInputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "onnxruntime" or isinstance(model, OnnxGraphs):
