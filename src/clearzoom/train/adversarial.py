@@ -13,6 +13,9 @@ losses that need no downloaded network.
   in place of the usual VGG loss whose weights would have to be downloaded.
 * :func:`frequency_loss`: L1 between the 2-D Fourier spectra, which penalises missing high
   frequencies (softness) that a pixel L1 forgives.
+* :func:`cell_phase_loss`: penalises a pattern that repeats with LIIF's latent cells (the grid the
+  adversarial terms make LIIF draw): the output's error, and its local contrast against the
+  truth's, averaged per sub-cell phase, must not depend on the phase. Ours, not the paper's.
 
 Images are ``(B, 3, H, W)``, in whatever normalisation the model uses; H and W multiples of 8.
 """
@@ -26,6 +29,7 @@ from torch.nn.utils import spectral_norm
 
 __all__ = [
     "UNetDiscriminator",
+    "cell_phase_loss",
     "discriminator_loss",
     "feature_matching_loss",
     "frequency_loss",
@@ -104,3 +108,36 @@ def frequency_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference of the orthonormal 2-D Fourier spectra (complex), per channel."""
     diff = torch.fft.rfft2(pred.float(), norm="ortho") - torch.fft.rfft2(gt.float(), norm="ortho")
     return diff.abs().mean()
+
+
+def cell_phase_loss(
+    pred: torch.Tensor, gt: torch.Tensor, coord: torch.Tensor, lr_hw: tuple[int, int], bins: int = 4
+) -> torch.Tensor:
+    """How much the output's error depends on where a pixel sits inside its LR cell.
+
+    ``pred``/``gt`` ``(B, 3, S, S)`` images, ``coord`` ``(B, S*S, 2)`` their query centres (LIIF's
+    (y, x) in [-1, 1] over the HR extent), ``lr_hw`` the LR input's size. Each pixel falls in one of
+    ``bins``² phase bins of its cell; per image, the mean error (output minus truth) and the mean
+    excess of local contrast (|output − its 3×3 mean| minus the same of the truth) are taken per
+    bin. Natural images have no preferred phase of an arbitrary LR grid, so the loss is the mean
+    absolute deviation of those per-bin means from their average over bins: 0 without a grid."""
+    b, c = pred.shape[:2]
+    size = torch.tensor(lr_hw, dtype=coord.dtype, device=coord.device)
+    frac = torch.frac((coord + 1) / 2 * size)  # (B, Q, 2) in [0, 1)
+    cells = (frac * bins).long().clamp_(0, bins - 1)
+    idx = (cells[..., 0] * bins + cells[..., 1]).unsqueeze(1)  # (B, 1, Q)
+    err = (pred - gt).flatten(2)
+    excess = (_contrast(pred) - _contrast(gt)).flatten(2)
+    values = torch.cat([err, excess], dim=1)  # (B, 2C, Q)
+    n = bins * bins
+    sums = values.new_zeros(b, 2 * c, n).scatter_add_(2, idx.expand(-1, 2 * c, -1), values)
+    counts = values.new_zeros(b, 1, n).scatter_add_(2, idx, torch.ones_like(idx, dtype=values.dtype))
+    means = sums / counts.clamp(min=1)
+    filled = (counts > 0).to(values.dtype)
+    centre = (means * filled).sum(2, keepdim=True) / filled.sum(2, keepdim=True).clamp(min=1)
+    return ((means - centre).abs() * filled).sum(2).div(filled.sum(2).clamp(min=1)).mean()
+
+
+def _contrast(img: torch.Tensor) -> torch.Tensor:
+    """|img − its 3×3 box mean|: local contrast, per pixel."""
+    return (img - F.avg_pool2d(F.pad(img, (1, 1, 1, 1), mode="replicate"), 3, stride=1)).abs()

@@ -165,6 +165,8 @@ class PerceptualConfig:
     shift: int = bounded(0, 0)
     # weight of L1 between the output and a teacher's render (data.teacher_pack): distillation
     distill: float = bounded(0.0, 0)
+    # weight of the cell-phase loss (adversarial.cell_phase_loss): no pattern with LIIF's cells
+    periodicity: float = bounded(0.0, 0)
 
 
 @dataclass(frozen=True)

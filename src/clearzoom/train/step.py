@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ..precision import autocast
 from .adversarial import (
+    cell_phase_loss,
     discriminator_loss,
     feature_matching_loss,
     frequency_loss,
@@ -46,6 +47,12 @@ def train_step(run: Run, batch) -> tuple[float, float, dict[str, float]]:
             distill = F.l1_loss(pred.float(), target)
             loss = loss + cfg.perceptual.distill * distill
             terms["distill"] = distill.item()
+        if cfg.perceptual.periodicity > 0:
+            phase = cell_phase_loss(
+                batch.as_images(pred.float()), batch.as_images(gt), coord, tuple(batch.inp.shape[-2:])
+            )
+            loss = loss + cfg.perceptual.periodicity * phase
+            terms["periodicity"] = phase.item()
     run.opt.zero_grad(set_to_none=True)
     scaler = run.scaler
     if scaler is not None:
