@@ -30,8 +30,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet "$TORCH_REQ"
-echo "setup: installing the package and its dev, web, peers, onnx and ray extras into .venv"
-.venv/bin/python -m pip install --quiet -e ".[dev,web,peers,onnx,ray]"
+echo "setup: installing the package and its dev, web, peers, onnx, ray and coding extras into .venv"
+.venv/bin/python -m pip install --quiet -e ".[dev,web,peers,onnx,ray,coding]"
 # The web viewer's OpenSeadragon, from the npm registry (package-lock.json pins it), and into the
 # package, so that a wheel built from this tree carries it. Without npm the web app still works,
 # without its deep-zoom viewer (the tests that need the viewer are skipped, saying why).

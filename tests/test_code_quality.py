@@ -27,7 +27,7 @@ LAYERS = [
     {"instruct"},
     {"data"},
     {"inference", "features"},
-    {"eval"},
+    {"eval", "coding"},
     {"train", "explain", "cluster"},
     {"web"},
     {"cli", "__main__"},

@@ -17,6 +17,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import click  # noqa: E402
 
 from .bench import bench
+from .coding import decode_cmd, encode_cmd
 from .explain import explain_cmd, serve
 from .models import convert, export_cmd, models, teacher_pack_cmd, train_cmd
 from .upscale import upscale
@@ -54,6 +55,8 @@ for _command in (
     export_cmd,
     teacher_pack_cmd,
     bench,
+    encode_cmd,
+    decode_cmd,
 ):
     main.add_command(_command)
 
