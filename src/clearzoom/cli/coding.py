@@ -38,7 +38,7 @@ def _qualities(quality: str | None, codec: str | None):
             raise click.BadParameter(f"{key}={value}: a quality is 1..100", param_hint="--quality")
         kw[key] = int(value)
     for key, value in c.items():
-        if value not in _CODECS:
+        if value not in _CODECS + (("auto",) if key == "region" else ()):
             raise click.BadParameter(f"{key}={value}: choose {', '.join(_CODECS)}", param_hint="--codec")
         kw[f"{key}_codec"] = value
     return Qualities(**kw)
@@ -62,7 +62,7 @@ def _qualities(quality: str | None, codec: str | None):
 )
 @click.option("--budget", help="Total bytes of the file: 20kB, 1.5MB, 40000 (spent by rank).")
 @click.option("--quality", help="Per-layer qualities: base=40,region=80,rest=60 (rest: none by default).")
-@click.option("--codec", help="Per-layer codecs: base=jpeg|webp, region=avif|webp|jpeg|png, rest=...")
+@click.option("--codec", help="Per-layer codecs: base=webp|jpeg|avif, region=auto|avif|webp|jpeg|png, rest=...")
 @click.option(
     "--base-scale", default=0.5, show_default=True, type=click.FloatRange(0.05, 1), help="The base's size."
 )

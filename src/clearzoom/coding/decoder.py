@@ -110,8 +110,12 @@ def decode(
     model=None,
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    resize_only: bool = False,
 ) -> tuple[Image.Image, DecodeReport]:
-    """The image of the first ``layers`` intact layers (all if None) of a ``.czp``."""
+    """The image of the first ``layers`` intact layers (all if None) of a ``.czp``.
+
+    ``resize_only`` enlarges the layers with Pillow's bicubic instead of the restorer (a fast
+    preview; the coding study's measure of what the restorer buys)."""
     c = parse(data) if isinstance(data, (bytes, bytearray)) else data
     if layers is not None and layers < 1:
         raise InvalidInputError(f"layers must be at least 1 (the base), got {layers}")
@@ -120,7 +124,7 @@ def decode(
     report = DecodeReport(
         c.width, c.height, (out_w, out_h), dropped=list(c.dropped), declared_layers=c.declared_layers
     )
-    runnable, _ = load_runnable(model)
+    runnable = None if resize_only else load_runnable(model)[0]
     sx, sy = out_w / c.width, out_h / c.height
     start = time.perf_counter()
     canvas: np.ndarray | None = None
@@ -136,6 +140,9 @@ def decode(
         rendered: Image.Image | np.ndarray = pic
         if pic.size == box[2:]:
             how = "pasted as coded"
+        elif runnable is None:
+            how = f"resized by bicubic to {box[2]}x{box[3]}"
+            rendered = pic.resize(box[2:], Image.Resampling.BICUBIC)
         else:
             told = _told(layer)
             how = f"restored by the model to {box[2]}x{box[3]} (told JPEG quality {told})"

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 LOWEST, HIGHEST = 5, 95
 MIN_BASE_QUALITY = 20
+GOOD_REGION_QUALITY = 50  # the regions are given this much before the base takes its share
 _RANK_DECAY = 0.7
 _HEADER_PER_LAYER = 90  # compressed header bytes a layer's entry takes, about (see encode's retries)
 
@@ -45,7 +46,7 @@ class Qualities:
     region: int = 80
     rest: int | None = None
     base_codec: str = "webp"
-    region_codec: str = "avif"
+    region_codec: str = "auto"  # with a budget: avif or webp, whichever is closer; else avif
     rest_codec: str = "avif"
 
 
@@ -99,6 +100,31 @@ def _fit(img: Image.Image, codec: str, allowance: int) -> tuple[int, bytes] | No
     return best
 
 
+def _fit_region(img: Image.Image, codec: str, allowance: int) -> tuple[str, int, bytes] | None:
+    """The codec, quality and bytes of a region under ``allowance``. ``auto`` tries AVIF and WebP
+    and keeps the one with the smaller squared error: AVIF codes texture better, but its container
+    costs about 250 bytes a picture, which small regions at small budgets cannot afford."""
+    best: tuple[float, str, int, bytes] | None = None
+    for c in ("avif", "webp") if codec == "auto" else (codec,):
+        got = _fit(img, c, allowance)
+        if got is None:
+            continue
+        ref = np.asarray(img, np.float64)
+        err = float(
+            np.mean((np.asarray(Image.open(io.BytesIO(got[1])).convert("RGB"), np.float64) - ref) ** 2)
+        )
+        if best is None or err < best[0]:
+            best = (err, c, got[0], got[1])
+    return None if best is None else best[1:]
+
+
+def _min_cost(img: Image.Image, codec: str, quality: int = LOWEST) -> int:
+    """A region's bytes at ``quality`` (of the cheaper codec, for ``auto``)."""
+    return min(
+        len(code_picture(img, c, quality)) for c in (("avif", "webp") if codec == "auto" else (codec,))
+    )
+
+
 def _region_box(r: Region, feather: int, width: int, height: int) -> tuple[tuple[int, int, int, int], int]:
     """The region's box grown by ``feather`` on each side (inside the image), and the feather that
     fits it."""
@@ -132,11 +158,11 @@ def encode(
         box, f = _region_box(r, feather, width, height)
         crops.append((r, box, f, image.crop((box[0], box[1], box[0] + box[2], box[1] + box[3]))))
     target = budget
-    for _ in range(4):  # the header's size is known only once packed: shrink and retry if over
+    for attempt in range(8):  # the header's size is known only once packed: shrink and retry if over
         enc = _encode_once(image, bases, crops, qualities, target, base_share)
         if budget is None or len(enc.data) <= budget:
             return enc
-        target = (target or 0) - (len(enc.data) - budget)
+        target = (target or 0) - (len(enc.data) - budget) - 8 * (attempt + 1)
         if target < 1:
             break
     raise InvalidInputError(f"cannot fit the image into {budget} bytes (at the lowest quality it takes more)")
@@ -155,8 +181,9 @@ def _encode_once(
     if budget is None:
         base_img, base_q = bases.at(0), qualities.base
         base_data = code_picture(base_img, qualities.base_codec, base_q)
+        codec = "avif" if qualities.region_codec == "auto" else qualities.region_codec
         coded = [
-            (r, box, f, qualities.region, code_picture(c, qualities.region_codec, qualities.region))
+            (r, box, f, codec, qualities.region, code_picture(c, codec, qualities.region))
             for r, box, f, c in crops
         ]
         spare = 0
@@ -166,11 +193,11 @@ def _encode_once(
         )
     layers = [Layer("base", qualities.base_codec, base_q, (0, 0, width, height), base_img.size)]
     payloads = [base_data]
-    for r, box, f, q, data in coded:
+    for r, box, f, codec, q, data in coded:
         layers.append(
             Layer(
                 "region",
-                qualities.region_codec,
+                codec,
                 q,
                 box,
                 (box[2], box[3]),
@@ -213,36 +240,45 @@ class _Bases:
 def _allocate(bases: _Bases, crops, qualities: Qualities, budget: int, base_share: float, left_out: list):
     """Each layer's quality and bytes under ``budget`` (the module's docstring); the bytes left.
 
-    The base is the largest of its scales that fits its share at quality ``MIN_BASE_QUALITY`` or
-    more; failing that, the smallest that fits at all; failing that, its share grows (to 50%,
-    80%, then all of the budget)."""
+    Every kept region is first given what it costs at the lowest quality; if the base at its
+    smallest scale and those do not fit, the lowest-ranked regions are left out. The base's share
+    is at most what the regions leave at quality ``GOOD_REGION_QUALITY`` (never less than its
+    smallest picture), and the base is the largest of its scales that fits that share at
+    quality ``MIN_BASE_QUALITY`` or more, else the smallest that fits. The regions share the rest
+    above their minimums by weight, in rank order, each passing on what it leaves unspent."""
     avail = budget - 64 - _HEADER_PER_LAYER * (1 + len(crops) + (qualities.rest is not None))
-    if avail <= 0:
-        raise InvalidInputError(f"a budget of {budget} bytes is too small for {len(crops)} regions")
-    fitted = None
-    for fraction in (base_share, 0.5, 0.8, 1.0) if crops else (1.0,):
-        for k in range(len(bases.scales)):
-            base_img = bases.at(k)
-            fitted = _fit(base_img, qualities.base_codec, int(avail * fraction))
-            if fitted is not None and fitted[0] >= MIN_BASE_QUALITY:
-                break
-        if fitted is not None:
-            break
-    if fitted is None:
+    smallest = len(code_picture(bases.at(len(bases.scales) - 1), qualities.base_codec, LOWEST))
+    if avail < smallest:
         raise InvalidInputError(f"a budget of {budget} bytes is too small for the base layer")
+    mins = [_min_cost(c[3], qualities.region_codec) for c in crops]
+    keep = len(crops)
+    while keep and smallest + sum(mins[:keep]) > avail:
+        keep -= 1
+        r = crops[keep][0]
+        left_out.append((r, f"its lowest quality ({mins[keep]} bytes) does not fit beside the higher ranks"))
+        log.info("region %d (%s) left out: the budget is spent on higher ranks", r.rank, r.label)
+    crops, mins = crops[:keep], mins[:keep]
+    wants = [_min_cost(c[3], qualities.region_codec, GOOD_REGION_QUALITY) for c in crops]
+    share = min(int(avail * base_share) if crops else avail, avail - sum(wants))
+    share = max(smallest, min(share, avail - sum(mins)))
+    fitted = None
+    for k in range(len(bases.scales)):
+        base_img = bases.at(k)
+        fitted = _fit(base_img, qualities.base_codec, share)
+        if fitted is not None and fitted[0] >= MIN_BASE_QUALITY:
+            break
+    assert fitted is not None  # the smallest scale fits ``share`` at the lowest quality
     base_q, base_data = fitted
-    left = avail - len(base_data)
+    extra = avail - len(base_data) - sum(mins)
     weights = [c[1][2] * c[1][3] * _RANK_DECAY ** ((c[0].rank or 1) - 1) for c in crops]
     coded = []
     for i, (r, box, f, img) in enumerate(crops):
-        allowance = int(left * weights[i] / max(sum(weights[i:]), 1e-9))
-        got = _fit(img, qualities.region_codec, allowance)
-        if got is None:
-            left_out.append((r, f"does not fit its {allowance} bytes at quality {LOWEST}"))
-            log.info("region %d (%s) left out: it does not fit %d bytes", r.rank, r.label, allowance)
-            continue
-        coded.append((r, box, f, got[0], got[1]))
-        left -= len(got[1])
+        allowance = mins[i] + int(extra * weights[i] / max(sum(weights[i:]), 1e-9))
+        got = _fit_region(img, qualities.region_codec, allowance)
+        assert got is not None  # its minimum is in the allowance
+        coded.append((r, box, f, *got))
+        extra -= len(got[2]) - mins[i]
+    left = extra
     if crops and left > 0:  # what the regions left unspent goes back to the base, maybe larger
         for j in range(len(bases.scales)):
             better = _fit(bases.at(j), qualities.base_codec, len(base_data) + left)
