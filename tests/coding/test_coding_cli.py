@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import SHARED
+from conftest import ROOT, SHARED
 
 from benchmarks.coding_set import render
 from clearzoom.cli.main import main
@@ -90,3 +90,30 @@ def test_decode_refuses_what_is_not_a_czp(sign_png, tmp_path):
     assert r.exit_code == 1 and r.output.strip() == "error: not a .czp file: bad magic bytes"
     r = run("decode", tmp_path / "missing.czp", "-o", tmp_path / "x.png")
     assert r.exit_code == 1 and "cannot read" in r.output
+
+
+def test_explain_describes_a_czp_its_layers_and_marks_sdcomp_used(sign_png, tmp_path):
+    import jsonschema
+
+    from clearzoom.explain import explain, to_html
+
+    src, labels = sign_png
+    czp = tmp_path / "e.czp"
+    assert run("encode", src, "-o", czp, "--quality", "base=30,region=80").exit_code == 0
+    cut = tmp_path / "cut.czp"
+    cut.write_bytes(czp.read_bytes()[:-5])  # the last region is torn
+    result = explain(cut, scale=2)
+    r = result.report
+    schema = json.loads((ROOT / "src" / "clearzoom" / "explain" / "report.schema.json").read_text())
+    jsonschema.validate(json.loads(json.dumps(r)), schema)
+    coding = r["run"]["coding"]
+    assert [x["kind"] for x in coding["layers"]] == ["base"] + ["region"] * (len(labels) - 1)
+    assert coding["dropped"] == [{"index": len(labels), "why": "truncated"}]
+    assert coding["layers"][0]["decoded"].startswith("restored by the model")
+    assert coding["ranking_rules"][0].startswith("explicit rank")
+    assert (r["output"]["width"], r["output"]["height"]) == (768, 512)
+    used = {ref["title"].split(":")[0]: ref["used"] for ref in r["references"]}
+    assert "clearzoom.coding" in used["Tell Codec What Worth Compressing"]
+    assert "Semantic coding (.czp v1" in to_html(result)
+    r = CliRunner().invoke(main, ["explain", str(czp), "--json"], catch_exceptions=False)
+    assert r.exit_code == 0 and '"coding"' in r.output

@@ -56,10 +56,17 @@ def explain_cmd(
     overwrite,
 ) -> None:
     """Explain how SRC is restored: task detected, each stage with shapes and timings, the result
-    beside bicubic, and the works it rests on."""
+    beside bicubic, and the works it rests on. A .czp file: its layers, their ranking and what
+    the decoder did with each."""
     from ..explain import explain, to_json, write_report
+    from ..explain.coding import is_czp
 
-    if scale is not None and size is not None or (scale is None and size is None and prompt is None):
+    needs_target = not is_czp(src)  # a .czp decodes to its own size unless told otherwise
+    if (
+        scale is not None
+        and size is not None
+        or (needs_target and scale is None and size is None and prompt is None)
+    ):
         raise click.UsageError("give exactly one of --scale or --size (or a --prompt that names one)")
     if report_path is None and not as_json:
         raise click.UsageError("give -o REPORT (.html, .md, .json) and/or --json")

@@ -17,6 +17,7 @@ from ..analysis.webp import told_quality
 from ..errors import InvalidInputError
 from ..inference.api import load_runnable, upscale
 from ..inference.target import MAX_OUTPUT_PIXELS
+from ..trace import NO_TRACE, Trace
 from .container import Container, Layer, parse
 
 __all__ = ["DecodeReport", "decode", "output_size"]
@@ -111,11 +112,13 @@ def decode(
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     resize_only: bool = False,
+    trace: Trace | None = None,
 ) -> tuple[Image.Image, DecodeReport]:
     """The image of the first ``layers`` intact layers (all if None) of a ``.czp``.
 
     ``resize_only`` enlarges the layers with Pillow's bicubic instead of the restorer (a fast
-    preview; the coding study's measure of what the restorer buys)."""
+    preview; the coding study's measure of what the restorer buys). ``trace`` records each layer
+    as a stage, and the restorer's own stages inside them (``clearzoom explain``)."""
     c = parse(data) if isinstance(data, (bytes, bytearray)) else data
     if layers is not None and layers < 1:
         raise InvalidInputError(f"layers must be at least 1 (the base), got {layers}")
@@ -135,7 +138,9 @@ def decode(
     for done, i in enumerate(order):
         layer, payload = use[i]
         t0 = time.perf_counter()
-        pic = _picture(layer, payload, i)
+        with (trace or NO_TRACE).stage(f"layer {i}: {layer.kind} {layer.label}".rstrip()) as st:
+            pic = _picture(layer, payload, i)
+            st.set_shape((pic.size[1], pic.size[0], 3))
         box = _out_box(layer.box, sx, sy)
         rendered: Image.Image | np.ndarray = pic
         if pic.size == box[2:]:
@@ -146,7 +151,9 @@ def decode(
         else:
             told = _told(layer)
             how = f"restored by the model to {box[2]}x{box[3]} (told JPEG quality {told})"
-            rendered = upscale(pic, size=box[2:], model=runnable, input_quality=told, threads=threads)
+            rendered = upscale(
+                pic, size=box[2:], model=runnable, input_quality=told, threads=threads, trace=trace
+            )
         arr = np.asarray(rendered, dtype=np.float32)
         if canvas is None:
             canvas = arr.copy()

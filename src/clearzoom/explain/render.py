@@ -23,8 +23,33 @@ def _run_notes(run: dict) -> str:
     told, tta = run.get("jpeg_condition"), run.get("self_ensemble")
     return (
         _prompt_note(run.get("prompt"))
+        + _coding_note(run.get("coding"))
         + (f"JPEG condition told to the model: {told}. " if told else "")
         + (f"Self-ensemble: {tta}; each stage ran 8 times per tile. " if tta else "")
+    )
+
+
+def _coding_note(c: dict | None) -> str:
+    """The layers of a .czp and what the decoder did with each ('' for an image)."""
+    if not c:
+        return ""
+    parts = []
+    for x in c["layers"]:
+        what = f"{x['kind']}" + (
+            f" '{x['label']}' rank {x['rank']} ({x.get('source', '')})" if x["kind"] == "region" else ""
+        )
+        how = x.get("decoded", "not decoded")
+        parts.append(
+            f"layer {x['index']}: {what}, {x['codec'].upper()} q{x['quality']} "
+            f"{x['size'][0]}×{x['size'][1]}, {x['length']:,} bytes: {how}"
+        )
+    dropped = "; ".join(f"layer {d['index']} {d['why']}" for d in c["dropped"])
+    return (
+        f"Semantic coding (.czp v{c['format_version']}, "
+        f"{len(c['layers'])} of {c['declared_layers']} layers intact): "
+        + "; ".join(parts)
+        + (f"; dropped: {dropped}" if dropped else "")
+        + f". Regions were ranked by: {'; '.join(c['ranking_rules'])}. Blending: {c['order_of_blending']}. "
     )
 
 

@@ -107,12 +107,32 @@ def explain(
             (the report's load stage says which blend was used).
         prompt: the request in words (:func:`clearzoom.parse_prompt`): its size stands for
             ``scale``/``size``, and the report shows what it understood.
+
+    A ``.czp`` file (semantic coding) is decoded instead, and the report describes its layers,
+    their ranking and what the decoder did (:mod:`.coding`).
         progress: called as ``progress(tiles_done, tiles_total)`` while the image renders.
 
     Returns:
         :class:`ExplainResult` with the JSON-able report, the result-view images and the output.
     """
     src = Path(src)
+    from .coding import explain_czp, is_czp
+
+    if is_czp(src):
+        if tta or crisp or crisp_model is not None or prompt is not None or isinstance(scale, tuple):
+            raise InvalidInputError(
+                "a .czp is explained as decoded: no --tta, --crisp, --prompt or SX,SY scale"
+            )
+        return explain_czp(
+            src,
+            scale=scale,
+            size=size,
+            model=model,
+            threads=threads,
+            save_output=save_output,
+            overwrite=overwrite,
+            progress=progress,
+        )
     if save_output is not None:
         save_output = Path(save_output)
         imageio.output_format(save_output)
