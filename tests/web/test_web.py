@@ -322,3 +322,35 @@ def test_the_prompt_route_reads_a_request(client):
     assert p["matched"] == {"noise": ["grain"], "jpeg": ["blocks"]}
     assert client.get("/api/prompt", params={"text": "x" * 501}).status_code == 422  # bounded
     assert client.get("/api/prompt").status_code == 422
+
+
+def test_semantic_coding_encodes_downloads_and_decodes_layer_by_layer(client, uploaded):
+    """The page's .czp panel: encode with a budget and a user-ordered prompt, download the file
+    (it parses and decodes to the same image), decode prefixes, refuse bad requests."""
+    pytest.importorskip("rapidocr_onnxruntime", reason="the coding extra (bash scripts/setup.sh installs it)")
+    from clearzoom.coding import decode, parse
+
+    info, _ = uploaded
+    base = f"/api/images/{info['id']}/czp"
+    assert client.get(base).status_code == 404  # not encoded yet
+    r = client.post(base, json={"budget": "3kB", "detect": "none"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["bytes"] <= 3000 and body["layers"][0]["kind"] == "base"
+    data = client.get(body["download"]).content
+    assert len(data) == body["bytes"] and len(parse(data).layers) == len(body["layers"])
+    one = _png(client.get(f"{base}/layers/1.png").content)
+    assert one.shape == (info["height"], info["width"], 3)
+    expected, _ = decode(data, layers=1, model=MODEL)
+    assert np.array_equal(one, np.asarray(expected))
+    assert client.get(f"{base}/layers/{len(body['layers']) + 1}.png").status_code == 404
+    for bad in (
+        {"budget": "lots"},
+        {"budget": "10"},
+        {"budget": "60MB"},
+        {"detect": "cats"},
+        {"prompt": "x" * 501},
+    ):
+        r = client.post(base, json=bad)
+        assert r.status_code == 422 and "error" in r.json(), (bad, r.text)
+    assert client.get("/api/health").status_code == 200

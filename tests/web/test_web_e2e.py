@@ -83,6 +83,21 @@ def test_upload_upscale_compare_and_deep_zoom(server, tmp_path):
             assert time.time() < deadline, f"no deep tiles loaded (levels seen: {sorted(set(tiles))})"
             page.wait_for_timeout(250)
         page.wait_for_timeout(500)
+        # semantic coding: encode, and the layers arrive one by one into the progressive view
+        page.fill("#czp-budget", "4kB")
+        page.click("#czp-go")
+        page.wait_for_selector("#czp-download:not([hidden])", timeout=60_000)
+        n_layers = int(re.search(r"(\d+) layers", page.inner_text("#czp-status")).group(1))
+        deadline = time.time() + 60  # polled from here: the page's CSP forbids eval'd predicates
+        while not (
+            page.evaluate("document.querySelectorAll('#czp-layers li').length") == n_layers
+            and "…" not in page.inner_text("#czp-layers")
+            and page.evaluate("document.getElementById('czp-view').naturalWidth") > 0
+        ):
+            assert time.time() < deadline, page.inner_text("#czp-layers")
+            page.wait_for_timeout(200)
+        assert page.evaluate("document.getElementById('czp-view').naturalWidth") == info["width"]
+        assert "✓" in page.inner_text("#czp-layers")
         shot = tmp_path / "web.png"
         page.screenshot(path=str(shot), full_page=True)
         browser.close()

@@ -14,6 +14,9 @@ API (OpenAPI document at ``/openapi.json``)::
     GET    /api/jobs/{job_id}                state, progress, error
     GET    /api/jobs/{job_id}/result         the upscaled image (download)
     DELETE /api/jobs/{job_id}                cancel
+    POST   /api/images/{id}/czp              {"budget", "prompt", "detect"}: encode as .czp
+    GET    /api/images/{id}/czp              the .czp (download)
+    GET    /api/images/{id}/czp/layers/{k}.png   decoded from its first k layers (progressive)
 
 Errors are JSON ``{"error": "..."}`` with a fitting status code.
 """
@@ -41,6 +44,7 @@ except ImportError as exc:  # pragma: no cover - exercised by the CLI's message
 from .._version import __version__
 from ..instruct import parse_prompt
 from ..models.model import Model
+from .coding_routes import coding_routes
 from .guard import Guard
 from .queue import Busy, FairQueue
 from .service import ApiError, Service, WebConfig, find_openseadragon, is_id
@@ -84,6 +88,7 @@ def create_app(cfg: WebConfig | None = None, model: Model | None = None) -> Fast
     _page(app, svc, cfg)
     _images(app, svc, cfg)
     _jobs(app, svc)
+    coding_routes(app, svc, _queued)
     return app
 
 

@@ -55,6 +55,7 @@ class ImageEntry:
     feat: torch.Tensor | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     levels: dict[int, Image.Image] = field(default_factory=dict)  # downscaled levels (small)
+    czp: bytes | None = None  # the image coded as .czp (semantic coding), once asked for
 
     @property
     def jpeg_quality(self) -> int | None:
@@ -71,7 +72,7 @@ class ImageEntry:
         n += sum(_pil_bytes(img) for img in list(self.levels.values()))
         if self.feat is not None:
             n += self.feat.numel() * self.feat.element_size()
-        return n
+        return n + len(self.czp or b"")
 
     def features(self, compute: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         """The latent codes, computed once (the first caller computes, the others wait)."""

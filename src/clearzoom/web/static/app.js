@@ -42,6 +42,7 @@ function show(info) {
   $("facts").innerHTML = rows;
   $("width").value = info.width * 4; $("height").value = info.height * 4;
   $("analysis").hidden = false; $("run").hidden = false; $("compare").hidden = true;
+  $("coding").hidden = false; $("czp-layers").innerHTML = ""; $("czp-view").hidden = true; $("czp-download").hidden = true;
   openViewer(info);
 }
 
@@ -127,6 +128,33 @@ function finish(j) {
   $("compare").hidden = false;
 }
 
+// Semantic coding: encode, then decode one more layer at a time, as a progressive download would.
+async function encodeCzp(ev) {
+  ev.preventDefault();
+  const id = current.id;
+  const body = { budget: $("czp-budget").value.trim() || null, prompt: $("czp-prompt").value.trim() || null };
+  $("czp-status").textContent = "Encoding …"; $("czp-status").className = "";
+  $("czp-layers").innerHTML = ""; $("czp-download").hidden = true;
+  let res;
+  try { res = await api("POST", "/api/images/" + id + "/czp", body); }
+  catch (e) { $("czp-status").textContent = e.message; $("czp-status").className = "error"; return; }
+  $("czp-status").textContent = res.bytes.toLocaleString() + " bytes, " + res.layers.length + " layers; receiving them one by one:";
+  $("czp-download").href = res.download; $("czp-download").hidden = false;
+  for (let k = 1; k <= res.layers.length; k++) {
+    const L = res.layers[k - 1];
+    const li = document.createElement("li");
+    li.textContent = L.kind + (L.label ? " '" + L.label + "' (rank " + L.rank + ")" : "") + ": " + L.codec + " q" + L.quality + ", " + L.length.toLocaleString() + " bytes …";
+    $("czp-layers").appendChild(li);
+    const r = await fetch("/api/images/" + id + "/czp/layers/" + k + ".png");
+    if (!r.ok) { li.textContent += " failed"; break; }
+    const url = URL.createObjectURL(await r.blob());
+    $("czp-view").onload = () => URL.revokeObjectURL(url);
+    $("czp-view").src = url; $("czp-view").hidden = false;
+    li.textContent = li.textContent.replace(" …", " ✓");
+  }
+}
+
+$("czp-form").addEventListener("submit", encodeCzp);
 $("slider").addEventListener("input", () => {
   $("before").style.clipPath = "inset(0 " + (100 - $("slider").value) + "% 0 0)";
 });
