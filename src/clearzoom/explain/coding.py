@@ -22,8 +22,9 @@ from ..inference.api import load_runnable
 from ..models.model import Model
 from ..precision import resolve_device
 from ..trace import Trace
+from .report import ExplainResult, _report, _result_view, _rgb8, explain_image
 
-__all__ = ["explain_czp", "is_czp"]
+__all__ = ["explain", "explain_czp", "is_czp"]
 
 
 def is_czp(src: str | os.PathLike) -> bool:
@@ -37,6 +38,19 @@ def is_czp(src: str | os.PathLike) -> bool:
         return False
 
 
+def explain(src: str | os.PathLike, **kwargs) -> ExplainResult:
+    """The report of an image (:func:`~.report.explain_image`, whose arguments it takes) or of a
+    ``.czp`` file, decoded (:func:`explain_czp`: ``scale``, ``size``, ``model``, ``threads``,
+    ``save_output``, ``overwrite``, ``progress``)."""
+    if not is_czp(src):
+        return explain_image(src, **kwargs)
+    odd = [k for k in ("tta", "crisp", "crisp_model", "prompt") if kwargs.get(k)]
+    if odd or isinstance(kwargs.get("scale"), tuple):
+        raise InvalidInputError("a .czp is explained as decoded: no --tta, --crisp, --prompt or SX,SY scale")
+    keep = ("scale", "size", "model", "threads", "save_output", "overwrite", "progress")
+    return explain_czp(src, **{k: v for k, v in kwargs.items() if k in keep})
+
+
 def explain_czp(
     src: str | os.PathLike,
     *,
@@ -48,9 +62,7 @@ def explain_czp(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ):
-    """Decode ``src`` with a trace and build the report (:func:`~.report.explain`'s format)."""
-    from .report import ExplainResult, _report, _result_view, _rgb8
-
+    """Decode ``src`` with a trace and build the report (:func:`~.report.explain_image`'s format)."""
     src = Path(src)
     if save_output is not None and Path(save_output).exists() and not overwrite:
         raise FileExistsError(f"{save_output}: exists (use --overwrite to replace it)")

@@ -35,7 +35,7 @@ from ..models.model import Model
 from ..precision import resolve_device
 from ..trace import Trace
 
-__all__ = ["ExplainResult", "REPORT_FORMAT", "explain", "load_references"]
+__all__ = ["ExplainResult", "REPORT_FORMAT", "explain_image", "load_references"]
 
 REPORT_FORMAT = "clearzoom-explain/1"
 REGION_LR = 48  # side of the result view's region, in input pixels
@@ -76,7 +76,7 @@ def _r(x: float | None, nd: int = 3) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def explain(
+def explain_image(
     src: str | os.PathLike,
     *,
     scale: float | tuple[float, float] | None = None,
@@ -108,31 +108,13 @@ def explain(
         prompt: the request in words (:func:`clearzoom.parse_prompt`): its size stands for
             ``scale``/``size``, and the report shows what it understood.
 
-    A ``.czp`` file (semantic coding) is decoded instead, and the report describes its layers,
-    their ranking and what the decoder did (:mod:`.coding`).
+    :func:`clearzoom.explain.explain` also takes a ``.czp`` file (:mod:`.coding`).
         progress: called as ``progress(tiles_done, tiles_total)`` while the image renders.
 
     Returns:
         :class:`ExplainResult` with the JSON-able report, the result-view images and the output.
     """
     src = Path(src)
-    from .coding import explain_czp, is_czp
-
-    if is_czp(src):
-        if tta or crisp or crisp_model is not None or prompt is not None or isinstance(scale, tuple):
-            raise InvalidInputError(
-                "a .czp is explained as decoded: no --tta, --crisp, --prompt or SX,SY scale"
-            )
-        return explain_czp(
-            src,
-            scale=scale,
-            size=size,
-            model=model,
-            threads=threads,
-            save_output=save_output,
-            overwrite=overwrite,
-            progress=progress,
-        )
     if save_output is not None:
         save_output = Path(save_output)
         imageio.output_format(save_output)
