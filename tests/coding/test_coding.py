@@ -29,6 +29,7 @@ from clearzoom.coding import (
     prompt_labels,
     rank_regions,
 )
+from clearzoom.coding.container import ZDICT
 from clearzoom.coding.detect import detect_faces, detect_text, recognise
 from clearzoom.errors import InvalidInputError
 
@@ -212,7 +213,8 @@ def test_damage_and_hostile_headers_are_refused_cleanly(sign, tiny_model):
             parse(bytes_)
 
     def crafted(header: dict, payload: bytes = b"x") -> bytes:
-        text = zlib.compress(json.dumps(header).encode())
+        deflate = zlib.compressobj(9, zdict=ZDICT)
+        text = deflate.compress(json.dumps(header).encode()) + deflate.flush()
         return (
             b"CZP\x1a"
             + struct.pack("<HI", 1, len(text))
@@ -242,7 +244,8 @@ def test_damage_and_hostile_headers_are_refused_cleanly(sign, tiny_model):
         with pytest.raises(InvalidInputError, match=match):
             parse(crafted(header))
     with pytest.raises(InvalidInputError, match="inflates"):
-        text = zlib.compress(b" " * (2 << 20))
+        deflate = zlib.compressobj(9, zdict=ZDICT)
+        text = deflate.compress(b" " * (2 << 20)) + deflate.flush()
         parse(b"CZP\x1a" + struct.pack("<HI", 1, len(text)) + text + struct.pack("<I", zlib.crc32(text)))
     # a payload larger than its entry declares is refused before it is decoded
     big = io.BytesIO()

@@ -62,12 +62,14 @@ def _qualities(quality: str | None, codec: str | None):
 )
 @click.option("--budget", help="Total bytes of the file: 20kB, 1.5MB, 40000 (spent by rank).")
 @click.option("--quality", help="Per-layer qualities: base=40,region=80,rest=60 (rest: none by default).")
-@click.option("--codec", help="Per-layer codecs: base=webp|jpeg|avif, region=auto|avif|webp|jpeg|png, rest=...")
+@click.option(
+    "--codec", help="Per-layer codecs: base=webp|jpeg|avif, region=auto|avif|webp|jpeg|png, rest=..."
+)
 @click.option(
     "--base-scale", default=0.5, show_default=True, type=click.FloatRange(0.05, 1), help="The base's size."
 )
 @click.option(
-    "--feather", default=8, show_default=True, type=click.IntRange(0, 64), help="Region blend rim, pixels."
+    "--feather", default=4, show_default=True, type=click.IntRange(0, 64), help="Region blend rim, pixels."
 )
 @click.option("--dry-run", is_flag=True, help="Print the ranked regions and the rules; write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")

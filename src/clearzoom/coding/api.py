@@ -93,7 +93,7 @@ def encode_czp(
     qualities: Qualities = DEFAULT_QUALITIES,
     budget: int | str | None = None,
     base_scale: float = 0.5,
-    feather: int = 8,
+    feather: int = 4,
     **plan_args,
 ) -> Encoded:
     """Code an image (or an image file) as ``.czp``; written atomically to ``dst`` if given."""

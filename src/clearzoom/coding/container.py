@@ -5,7 +5,8 @@ Layout (integers little-endian)::
     0   4 bytes   magic b"CZP\\x1a"
     4   u16       format version (1)
     6   u32       N: the header's length in bytes (at most 1 MiB)
-    10  N bytes   the header: UTF-8 JSON (below), zlib-compressed (RFC 1950); at most 1 MiB inflated
+    10  N bytes   the header: UTF-8 JSON (below), zlib-compressed (RFC 1950) with the preset
+                  dictionary ``ZDICT`` (this module's; part of version 1); at most 1 MiB inflated
     10+N u32      CRC-32 of the header's bytes
     ...           the layers' payloads, back to back, in the header's order
 
@@ -58,6 +59,15 @@ MAX_LAYERS = 256
 CODECS = ("jpeg", "webp", "avif", "png")
 KINDS = ("base", "region", "rest")
 _PREFIX = struct.Struct("<4sHI")
+#: the header's preset deflate dictionary: the JSON its layer tables repeat. It halves a small
+#: file's header (268 -> 136 bytes for a base and two regions), which matters at a few kB.
+ZDICT = (
+    b'{"width":,"height":,"encoder":"clearzoom ","layers":[{"kind":"base","codec":"webp","quality":,'
+    b'"box":[0,0,,"size":[,"length":,"crc32":},{"kind":"region","codec":"avif","quality":,"box":[,'
+    b'"size":[,"length":,"crc32":,"feather":4,"label":"text","rank":1,"source":"detector:text",'
+    b'"score":0.9},{"kind":"rest","label":"face","source":"detector:face","source":"grounding",'
+    b'"source":"user","label":"salient","source":"detector:saliency"}]}'
+)
 
 
 @dataclass
@@ -114,7 +124,8 @@ def pack(c: Container) -> bytes:
         separators=(",", ":"),
     ).encode()
     _check_header(_header_dict(text))  # never write what parse() refuses
-    header = zlib.compress(text, 9)
+    deflate = zlib.compressobj(9, zdict=ZDICT)
+    header = deflate.compress(text) + deflate.flush()
     prefix = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(header))
     return b"".join([prefix, header, struct.pack("<I", zlib.crc32(header)), *c.payloads])
 
@@ -173,7 +184,7 @@ def parse(data: bytes) -> Container:
 
 def _inflate(header: bytes) -> bytes:
     """The header's JSON, inflated to at most ``MAX_HEADER`` bytes (a zlib bomb is refused)."""
-    d = zlib.decompressobj()
+    d = zlib.decompressobj(zdict=ZDICT)
     try:
         text = d.decompress(header, MAX_HEADER)
     except zlib.error:

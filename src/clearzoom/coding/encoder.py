@@ -34,8 +34,10 @@ log = logging.getLogger(__name__)
 LOWEST, HIGHEST = 5, 95
 MIN_BASE_QUALITY = 20
 GOOD_REGION_QUALITY = 50  # the regions are given this much before the base takes its share
+MIN_REGION_QUALITY = 10  # below this at full size, a region is coded smaller (REGION_FALLBACK_SCALE)
+REGION_FALLBACK_SCALE = 0.75
 _RANK_DECAY = 0.7
-_HEADER_PER_LAYER = 90  # compressed header bytes a layer's entry takes, about (see encode's retries)
+_HEADER_PER_LAYER = 50  # compressed header bytes a layer's entry takes, about (see encode's retries)
 
 
 @dataclass(frozen=True)
@@ -100,28 +102,46 @@ def _fit(img: Image.Image, codec: str, allowance: int) -> tuple[int, bytes] | No
     return best
 
 
-def _fit_region(img: Image.Image, codec: str, allowance: int) -> tuple[str, int, bytes] | None:
-    """The codec, quality and bytes of a region under ``allowance``. ``auto`` tries AVIF and WebP
-    and keeps the one with the smaller squared error: AVIF codes texture better, but its container
-    costs about 250 bytes a picture, which small regions at small budgets cannot afford."""
+def _fit_region(
+    img: Image.Image, codec: str, allowance: int
+) -> tuple[str, int, bytes, tuple[int, int]] | None:
+    """The codec, quality, bytes and coded size of a region under ``allowance``.
+
+    ``auto`` tries AVIF and WebP and keeps the one with the smaller squared error: AVIF codes
+    texture better, but its container costs about 250 bytes a picture, which small regions at
+    small budgets cannot afford. The region is coded at its full size if that reaches quality
+    ``MIN_REGION_QUALITY``, else at ``REGION_FALLBACK_SCALE`` of it, which the decoder's restorer
+    enlarges (on the study's signs, WebP at 3/4 size and quality 5 still read right after it, in
+    2/3 of the bytes of full size)."""
+    full = _fit_codecs(img, codec, allowance)
+    if full is not None and full[1] >= MIN_REGION_QUALITY:
+        return (*full, img.size)
+    small = _downscale(img, REGION_FALLBACK_SCALE)
+    reduced = _fit_codecs(small, codec, allowance)
+    if reduced is not None:
+        return (*reduced, small.size)
+    return None if full is None else (*full, img.size)
+
+
+def _fit_codecs(img: Image.Image, codec: str, allowance: int) -> tuple[str, int, bytes] | None:
     best: tuple[float, str, int, bytes] | None = None
+    ref = np.asarray(img, np.float64)
     for c in ("avif", "webp") if codec == "auto" else (codec,):
         got = _fit(img, c, allowance)
         if got is None:
             continue
-        ref = np.asarray(img, np.float64)
-        err = float(
-            np.mean((np.asarray(Image.open(io.BytesIO(got[1])).convert("RGB"), np.float64) - ref) ** 2)
-        )
+        decoded = np.asarray(Image.open(io.BytesIO(got[1])).convert("RGB"), np.float64)
+        err = float(np.mean((decoded - ref) ** 2))
         if best is None or err < best[0]:
             best = (err, c, got[0], got[1])
     return None if best is None else best[1:]
 
 
-def _min_cost(img: Image.Image, codec: str, quality: int = LOWEST) -> int:
-    """A region's bytes at ``quality`` (of the cheaper codec, for ``auto``)."""
+def _min_cost(img: Image.Image, codec: str, quality: int = LOWEST, scale: float = 1.0) -> int:
+    """A region's bytes at ``quality`` and ``scale`` (of the cheaper codec, for ``auto``)."""
+    pic = _downscale(img, scale)
     return min(
-        len(code_picture(img, c, quality)) for c in (("avif", "webp") if codec == "auto" else (codec,))
+        len(code_picture(pic, c, quality)) for c in (("avif", "webp") if codec == "auto" else (codec,))
     )
 
 
@@ -143,7 +163,7 @@ def encode(
     budget: int | None = None,
     base_scale: float = 0.5,
     base_share: float = 0.3,
-    feather: int = 8,
+    feather: int = 4,
 ) -> Encoded:
     """Code ``image`` (RGB) with its ranked ``regions`` (:func:`~.regions.rank_regions`)."""
     if not 0.05 <= base_scale <= 1:
@@ -183,7 +203,7 @@ def _encode_once(
         base_data = code_picture(base_img, qualities.base_codec, base_q)
         codec = "avif" if qualities.region_codec == "auto" else qualities.region_codec
         coded = [
-            (r, box, f, codec, qualities.region, code_picture(c, codec, qualities.region))
+            (r, box, f, codec, qualities.region, code_picture(c, codec, qualities.region), c.size)
             for r, box, f, c in crops
         ]
         spare = 0
@@ -193,14 +213,14 @@ def _encode_once(
         )
     layers = [Layer("base", qualities.base_codec, base_q, (0, 0, width, height), base_img.size)]
     payloads = [base_data]
-    for r, box, f, codec, q, data in coded:
+    for r, box, f, codec, q, data, size in coded:
         layers.append(
             Layer(
                 "region",
                 codec,
                 q,
                 box,
-                (box[2], box[3]),
+                size,
                 0,
                 0,
                 f,
@@ -246,18 +266,22 @@ def _allocate(bases: _Bases, crops, qualities: Qualities, budget: int, base_shar
     smallest picture), and the base is the largest of its scales that fits that share at
     quality ``MIN_BASE_QUALITY`` or more, else the smallest that fits. The regions share the rest
     above their minimums by weight, in rank order, each passing on what it leaves unspent."""
-    avail = budget - 64 - _HEADER_PER_LAYER * (1 + len(crops) + (qualities.rest is not None))
+
+    def room(n: int) -> int:  # the payload bytes left beside a header of n regions
+        return budget - 64 - _HEADER_PER_LAYER * (1 + n + (qualities.rest is not None))
+
     smallest = len(code_picture(bases.at(len(bases.scales) - 1), qualities.base_codec, LOWEST))
-    if avail < smallest:
+    if room(0) < smallest:
         raise InvalidInputError(f"a budget of {budget} bytes is too small for the base layer")
-    mins = [_min_cost(c[3], qualities.region_codec) for c in crops]
+    mins = [_min_cost(c[3], qualities.region_codec, scale=REGION_FALLBACK_SCALE) for c in crops]
     keep = len(crops)
-    while keep and smallest + sum(mins[:keep]) > avail:
+    while keep and smallest + sum(mins[:keep]) > room(keep):
         keep -= 1
         r = crops[keep][0]
         left_out.append((r, f"its lowest quality ({mins[keep]} bytes) does not fit beside the higher ranks"))
         log.info("region %d (%s) left out: the budget is spent on higher ranks", r.rank, r.label)
     crops, mins = crops[:keep], mins[:keep]
+    avail = room(keep)
     wants = [_min_cost(c[3], qualities.region_codec, GOOD_REGION_QUALITY) for c in crops]
     share = min(int(avail * base_share) if crops else avail, avail - sum(wants))
     share = max(smallest, min(share, avail - sum(mins)))
